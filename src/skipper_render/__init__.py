@@ -1,0 +1,1 @@
+"""skipper-render: the GitOps render engine for Naftiko capability fleets."""

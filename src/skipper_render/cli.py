@@ -1,0 +1,131 @@
+"""`skipper`: options -> a frozen request -> the library. Stdout carries manifests only.
+
+Exit codes: 0 ok, 1 render/validation error (messages on stderr as `file:line:col: path: message`,
+nothing on stdout), 2 usage error.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import NoReturn
+
+import click
+
+from skipper_render import output, serialize
+from skipper_render.errors import Diagnostic, SkipperError
+from skipper_render.render import RenderRequest, render, validate
+
+_PATH = click.argument("path", type=click.Path(path_type=Path), default=".")
+
+
+def _fail(exc: SkipperError) -> NoReturn:
+    for diagnostic in exc.diagnostics:
+        click.echo(str(diagnostic), err=True)
+    count = len(exc.diagnostics)
+    click.echo(f"skipper: {count} error{'s' if count != 1 else ''}", err=True)
+    sys.exit(1)
+
+
+def _warn(warnings: tuple[Diagnostic, ...] | list[Diagnostic]) -> None:
+    for warning in warnings:
+        click.echo(str(warning), err=True)
+
+
+def parse_api_versions(value: str | None) -> frozenset[str] | None:
+    """`KUBE_API_VERSIONS` form: comma-separated `group/version` and `group/version/Kind` entries."""
+    if value is None:
+        return None
+    return frozenset(v.strip() for v in value.split(",") if v.strip())
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="skipper-render", prog_name="skipper")
+def main() -> None:
+    """Render Naftiko capability fleets (naftiko.fleet.yaml) into Kubernetes YAML."""
+
+
+@main.command("render")
+@_PATH
+@click.option("--env", "env", help="Environment to render (required when the fleet declares environments).")
+@click.option("--cluster", help="Cluster of a multi-cluster environment.")
+@click.option("--capability", help="Render one capability only (reads only its files).")
+@click.option("--target", type=click.Choice(["kubernetes", "operator"]), default="kubernetes", show_default=True)
+@click.option("-o", "--output", "fmt", type=click.Choice(["yaml", "json"]), default="yaml", show_default=True)
+@click.option("--output-dir", type=click.Path(path_type=Path), help="Write one file per object into DIR (atomically).")
+@click.option("--check", "check_dir", type=click.Path(path_type=Path), help="Fail with the diff when DIR is stale.")
+@click.option("--strict", is_flag=True, help="Spec-schema warnings become errors.")
+@click.option("--kube-version", help="Target cluster version (as Argo CD's KUBE_VERSION).")
+@click.option("--api-versions", help="Served APIs, comma-separated (as Argo CD's KUBE_API_VERSIONS).")
+def render_cmd(
+    path: Path,
+    env: str | None,
+    cluster: str | None,
+    capability: str | None,
+    target: str,
+    fmt: str,
+    output_dir: Path | None,
+    check_dir: Path | None,
+    strict: bool,
+    kube_version: str | None,
+    api_versions: str | None,
+) -> None:
+    """Render the fleet at PATH (a directory or a manifest file) for one environment."""
+    if output_dir is not None and check_dir is not None:
+        raise click.UsageError("--output-dir and --check cannot be used together")
+    request = RenderRequest(
+        path=path,
+        env=env,
+        cluster=cluster,
+        capability=capability,
+        target="operator" if target == "operator" else "kubernetes",
+        strict=strict,
+        api_versions=parse_api_versions(api_versions),
+        kube_version=kube_version,
+    )
+    try:
+        result = render(request)
+    except SkipperError as exc:
+        _fail(exc)
+    _warn(result.warnings)
+    if check_dir is not None:
+        stale = output.diff_trees(output.read_dir(check_dir), output.files(result.objects), str(check_dir), "rendered")
+        if stale:
+            click.echo(stale, err=True, nl=False)
+            click.echo(f"skipper: {check_dir} is stale; re-render it with --output-dir", err=True)
+            sys.exit(1)
+        return
+    if output_dir is not None:
+        count = output.write_dir(result.objects, output_dir)
+        click.echo(f"wrote {count} objects to {output_dir}", err=True)
+        return
+    text = serialize.to_json(result.objects) if fmt == "json" else serialize.to_yaml(result.objects)
+    sys.stdout.write(text)
+
+
+@main.command("validate")
+@_PATH
+@click.option("--env", "env", help="Validate one environment (default: the base manifest and every environment).")
+@click.option("--strict", is_flag=True, help="Spec-schema warnings become errors.")
+def validate_cmd(path: Path, env: str | None, strict: bool) -> None:
+    """Run every check of `render`, print findings, emit no objects."""
+    try:
+        warnings = validate(path, env, strict)
+    except SkipperError as exc:
+        _fail(exc)
+    _warn(warnings)
+    click.echo("ok", err=True)
+
+
+@main.command("schema")
+@click.option("--kind", type=click.Choice(["all", "fleet", "environment"]), default="all", show_default=True)
+def schema_cmd(kind: str) -> None:
+    """Print the JSON Schema of the fleet manifest and environment overlay (for editors)."""
+    from skipper_render.schema import json_schema  # only this command pays for schema generation
+
+    sys.stdout.write(json.dumps(json_schema(kind), indent=2, sort_keys=True) + "\n")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

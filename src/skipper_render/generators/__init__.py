@@ -1,0 +1,22 @@
+"""Generator families, in one ordered registry. Each is pure: resolved input -> plain dicts."""
+
+from __future__ import annotations
+
+from skipper_render.generators import config, ingress, monitoring, operator, scaling, workload
+from skipper_render.generators.base import Context, Family, Obj
+from skipper_render.resolve import Target
+
+KUBERNETES: frozenset[Target] = frozenset({"kubernetes"})
+OPERATOR: frozenset[Target] = frozenset({"operator"})
+BOTH: frozenset[Target] = KUBERNETES | OPERATOR
+
+FAMILIES: tuple[Family, ...] = (
+    Family("config", BOTH, per_capability=config.generate),
+    Family("workload", KUBERNETES, per_capability=workload.generate),
+    Family("scaling", KUBERNETES, per_capability=scaling.generate),
+    Family("ingress", KUBERNETES, per_capability=ingress.generate),
+    Family("monitoring", KUBERNETES, per_capability=monitoring.generate),
+    Family("operator", OPERATOR, per_capability=operator.capability, fleet=operator.classes),
+)
+
+__all__ = ["FAMILIES", "Context", "Family", "Obj"]

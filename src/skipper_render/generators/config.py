@@ -1,0 +1,53 @@
+"""Spec and import ConfigMaps: the capability bundle as the engine reads it under /data."""
+
+from __future__ import annotations
+
+import posixpath
+from dataclasses import dataclass
+
+from skipper_render import names
+from skipper_render.generators.base import Context, Obj
+from skipper_render.model.ikanos import Import
+from skipper_render.resolve import ResolvedCapability
+
+CONFIGMAP_LIMIT = 1024 * 1024  # the API server refuses larger ConfigMaps
+
+
+@dataclass(frozen=True)
+class ImportMount:
+    configmap: str
+    key: str
+    mount: str
+    file: str
+    imp: Import
+
+
+def import_mounts(cap: ResolvedCapability) -> list[ImportMount]:
+    """One ConfigMap per imported file, named by the first import that reads it."""
+    out: dict[str, ImportMount] = {}
+    for imp in cap.spec.imports:
+        if imp.file not in out:
+            key = posixpath.basename(imp.file)
+            out[imp.file] = ImportMount(names.import_configmap(cap.name, imp.name), key, imp.mount, imp.file, imp)
+    return list(out.values())
+
+
+def generate(cap: ResolvedCapability, ctx: Context) -> list[Obj]:
+    texts = {f.path: f.text for f in cap.spec.files}
+    objects = [_configmap(names.spec_configmap(cap.name), names.SPEC_KEY, cap.spec.main.text, cap, ctx)]
+    for mount in import_mounts(cap):
+        objects.append(_configmap(mount.configmap, mount.key, texts[mount.file], cap, ctx))
+    for obj, path in zip(objects, [cap.spec.main.path, *(m.file for m in import_mounts(cap))], strict=True):
+        size = sum(len(v.encode()) for v in obj["data"].values())
+        if size > CONFIGMAP_LIMIT:
+            ctx.diags.error(cap.where, f"{path} is {size} bytes; a ConfigMap holds at most {CONFIGMAP_LIMIT}")
+    return objects
+
+
+def _configmap(name: str, key: str, text: str, cap: ResolvedCapability, ctx: Context) -> Obj:
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": names.metadata(name, cap, ctx.fleet),
+        "data": {key: text},
+    }

@@ -1,0 +1,66 @@
+"""Target `operator`: Capability CRs (specRef mode) and the CapabilityClasses they select.
+
+The Skipper operator reads the spec ConfigMap verbatim and selects the class through
+`spec.info.labels["naftiko.io/tier"]`; operator-only expose settings (`public`, `lifecycle`) are
+written as CRD `capability.exposes[]` entries (`tags: [public]`, `lifecycle`) beside the specRef.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from skipper_render import names
+from skipper_render.generators.base import Context, Obj
+from skipper_render.resolve import ResolvedCapability
+
+API_VERSION = "naftiko.io/v1alpha3"
+
+
+def capability(cap: ResolvedCapability, ctx: Context) -> list[Obj]:
+    if cap.state == "suspended":
+        ctx.diags.warn(cap.where, "the operator has no suspended state: the Capability is rendered as running")
+    display = cap.spec.display or cap.name
+    exposes: list[dict[str, Any]] = []
+    for expose in cap.spec.exposes:
+        settings = cap.exposes.get(expose.namespace or "")
+        public = cap.is_public(expose.namespace)
+        if not public and (settings is None or settings.lifecycle is None):
+            continue
+        exposes.append(
+            {
+                "type": expose.type,
+                "namespace": expose.namespace,
+                "port": expose.port,
+                "tags": ["public"] if public else None,
+                "lifecycle": settings.lifecycle if settings else None,
+            }
+        )
+    return [
+        {
+            "apiVersion": API_VERSION,
+            "kind": "Capability",
+            "metadata": names.metadata(cap.name, cap, ctx.fleet, {names.SPEC_DIGEST: cap.spec.digest[7:]}),
+            "spec": {
+                "specRef": {"configMap": names.spec_configmap(cap.name), "key": names.SPEC_KEY},
+                "info": {
+                    "label": display,
+                    "description": cap.spec.description or display,
+                    "labels": {**cap.labels, names.TIER: cap.class_name},
+                },
+                "capability": {"exposes": exposes} if exposes else None,
+            },
+        }
+    ]
+
+
+def classes(ctx: Context) -> list[Obj]:
+    used = sorted({cap.class_name for cap in ctx.fleet.capabilities})
+    return [
+        {
+            "apiVersion": API_VERSION,
+            "kind": "CapabilityClass",
+            "metadata": {"name": name, "labels": {**names.fleet_labels(ctx.fleet, "capability-class")}},
+            "spec": ctx.fleet.classes[name].model_dump(exclude_none=True),
+        }
+        for name in used
+    ]

@@ -1,0 +1,1 @@
+"""Models of the fleet manifest, environment overlay, CapabilityClass and ikanos spec."""

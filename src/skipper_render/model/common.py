@@ -1,0 +1,85 @@
+"""Shared pydantic building blocks: strict frozen base, DNS names, quantities, durations."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+
+from skipper_render import quantity
+
+DNS1123_LABEL = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
+_DNS_RE = re.compile(DNS1123_LABEL)
+_LABEL_KEY = re.compile(r"^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$")
+_LABEL_VALUE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$")
+_DURATION = re.compile(r"^(\d+(\.\d+)?(ns|us|ms|s|m|h|d))+$")
+
+
+class Strict(BaseModel):
+    """Our own formats: frozen, unknown fields are errors."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+
+def is_dns_label(value: str, max_len: int = 63) -> bool:
+    return len(value) <= max_len and bool(_DNS_RE.match(value))
+
+
+def _dns_label(value: str) -> str:
+    if not is_dns_label(value):
+        raise ValueError(f"{value!r} is not a DNS-1123 label (lower-case a-z, 0-9 and '-', at most 63)")
+    return value
+
+
+def _capability_name(value: str) -> str:
+    if not is_dns_label(value, 52):
+        raise ValueError(f"{value!r} is not a DNS-1123 label of at most 52 characters")
+    return value
+
+
+def _quantity(value: Any) -> str:
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise ValueError("a quantity must be a string or number, e.g. 250m or 512Mi")
+    return quantity.canonical(value)
+
+
+def _duration(value: Any) -> str:
+    text = str(value)
+    if isinstance(value, bool) or not _DURATION.match(text):
+        raise ValueError(f"{value!r} is not a duration (e.g. 500ms, 30s, 5m, 1h)")
+    return text
+
+
+def _label_key(value: str) -> str:
+    if len(value) > 316 or not _LABEL_KEY.match(value):
+        raise ValueError(f"{value!r} is not a valid label key")
+    return value
+
+
+def _label_value(value: Any) -> str:
+    text = str(value).lower() if isinstance(value, bool) else str(value)
+    if len(text) > 63 or not _LABEL_VALUE.match(text):
+        raise ValueError(f"{text!r} is not a valid label value (<= 63 of A-Z a-z 0-9 - _ .)")
+    return text
+
+
+def _plain_str(value: Any) -> str:
+    if isinstance(value, dict | list) or value is None:
+        raise ValueError("expected a plain string, number or boolean")
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+DnsLabel = Annotated[str, AfterValidator(_dns_label)]
+CapabilityName = Annotated[str, AfterValidator(_capability_name)]
+Quantity = Annotated[str, BeforeValidator(_quantity)]
+Duration = Annotated[str, BeforeValidator(_duration)]
+LabelKey = Annotated[str, AfterValidator(_label_key)]
+LabelValue = Annotated[str, BeforeValidator(_label_value)]
+PlainStr = Annotated[str, BeforeValidator(_plain_str)]
+Replicas = Annotated[int, Field(ge=0, le=10_000)]
+
+
+class ObjectRef(Strict):
+    kind: str
+    name: str

@@ -1,0 +1,110 @@
+"""The renderer's view of an ikanos (or older naftiko) capability spec, both dialects normalised.
+
+Only what rendering needs is modelled; the spec itself is passed to the engine verbatim.
+`naftiko:` 0.4 ... 1.0.0-alpha2 use arrays with `name:`, `info.label` and imports by `location`;
+`ikanos:` 1.0.0-alpha3 ... 1.0.0-beta5 use maps keyed by name, `info.display` and imports by `from`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Literal
+
+from skipper_render.errors import Location
+
+Dialect = Literal["ikanos", "naftiko"]
+ExposeType = Literal["rest", "mcp", "skill", "control"]
+EXPOSE_TYPES: tuple[ExposeType, ...] = ("rest", "mcp", "skill", "control")
+
+IKANOS_VERSIONS = (
+    "1.0.0-alpha3",
+    "1.0.0-alpha4",
+    "1.0.0-beta1",
+    "1.0.0-beta2",
+    "1.0.0-beta3",
+    "1.0.0-beta4",
+    "1.0.0-beta5",
+)
+NAFTIKO_VERSIONS = ("0.4", "0.5", "1.0.0-alpha1", "1.0.0-alpha2", "1.0.0-alpha3")
+
+
+@dataclass(frozen=True)
+class SpecFile:
+    """A file of the capability bundle: the spec or one of its imports, as read from disk."""
+
+    path: str  # fleet-relative
+    text: str
+
+    @property
+    def digest(self) -> str:
+        return hashlib.sha256(self.text.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Expose:
+    type: ExposeType
+    namespace: str | None
+    port: int | None
+    address: str | None
+    transport: Literal["http", "stdio"]
+    tools: tuple[str, ...]
+    resource_paths: tuple[str, ...]
+    auth: str | None
+    where: Location
+    tags: tuple[str, ...] = ()
+    lifecycle: str | None = None
+
+
+@dataclass(frozen=True)
+class Consume:
+    namespace: str
+    base_uri: str | None
+    where: Location
+
+
+@dataclass(frozen=True)
+class Bind:
+    namespace: str
+    location: str | None
+    keys: tuple[tuple[str, str], ...]
+    where: Location
+
+
+@dataclass(frozen=True)
+class Import:
+    section: str  # consumes | exposes | aggregates | binds
+    name: str  # the `import` namespace
+    alias: str | None
+    file: str  # fleet-relative path of the imported file
+    mount: str  # path relative to the spec's directory, as the engine resolves it under /data
+    where: Location
+
+
+@dataclass(frozen=True)
+class CapabilitySpec:
+    dialect: Dialect
+    version: str
+    display: str | None
+    description: str | None
+    labels: dict[str, str]
+    exposes: tuple[Expose, ...]
+    consumes: tuple[Consume, ...]
+    binds: tuple[Bind, ...]
+    imports: tuple[Import, ...]
+    files: tuple[SpecFile, ...] = field(default=())
+
+    @property
+    def main(self) -> SpecFile:
+        return self.files[0]
+
+    @property
+    def digest(self) -> str:
+        """Content digest of the bundle: sha256 over sorted `path<TAB>sha256` lines."""
+        root = self.main.path.rsplit("/", 1)[0] + "/" if "/" in self.main.path else ""
+        lines = sorted(f"{f.path.removeprefix(root)}\t{f.digest}\n" for f in self.files)
+        return "sha256:" + hashlib.sha256("".join(lines).encode()).hexdigest()
+
+    @property
+    def control(self) -> Expose | None:
+        return next((e for e in self.exposes if e.type == "control"), None)

@@ -1,0 +1,108 @@
+"""Names, labels and ports, following the Skipper operator's conventions in one place."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from skipper_render.model.ikanos import Expose
+from skipper_render.resolve import ResolvedCapability, ResolvedFleet
+
+MANAGED_BY = "skipper-render"
+CAPABILITY = "naftiko.io/capability"
+TIER = "naftiko.io/tier"
+ENVIRONMENT = "naftiko.io/environment"
+SPEC_DIGEST = "naftiko.io/spec-digest"
+CONTAINER = "ikanos"
+SPEC_KEY = "capability.yaml"
+SPEC_MOUNT = "/data/capability.yaml"
+ENGINE_WORKDIR = "/app"
+_UNSAFE = re.compile(r"[^a-z0-9-]+")
+
+
+def spec_configmap(cap: str) -> str:
+    return f"{cap}-spec"
+
+
+def import_configmap(cap: str, name: str) -> str:
+    return f"{cap}-import-{name}"
+
+
+def bind_secret(cap: str, part: str) -> str:
+    return f"{cap}-bind-{part}"
+
+
+def dns_part(text: str) -> str:
+    """A path segment or namespace as a DNS-1123 fragment (`Shared_Dir` -> `shared-dir`)."""
+    return _UNSAFE.sub("-", text.lower()).strip("-") or "root"
+
+
+def version_label(version: str) -> str:
+    """Label values cannot hold ':'; a digest becomes `sha256-<12 hex>`."""
+    return f"sha256-{version[7:19]}" if version.startswith("sha256:") else version[:63]
+
+
+def selector(cap: ResolvedCapability) -> dict[str, str]:
+    """The pod selector: one label that never changes across renders."""
+    return {CAPABILITY: cap.name}
+
+
+def labels(cap: ResolvedCapability, fleet: ResolvedFleet) -> dict[str, str]:
+    """User labels first; the standard labels win so selectors and tooling can rely on them."""
+    return {
+        **cap.labels,
+        "app.kubernetes.io/name": cap.name,
+        "app.kubernetes.io/instance": cap.name,
+        "app.kubernetes.io/part-of": fleet.name,
+        "app.kubernetes.io/managed-by": MANAGED_BY,
+        "app.kubernetes.io/version": version_label(cap.version),
+        CAPABILITY: cap.name,
+        TIER: cap.class_name,
+        ENVIRONMENT: fleet.environment,
+    }
+
+
+def fleet_labels(fleet: ResolvedFleet, component: str) -> dict[str, str]:
+    return {
+        "app.kubernetes.io/name": component,
+        "app.kubernetes.io/instance": f"{fleet.name}-{component}",
+        "app.kubernetes.io/part-of": fleet.name,
+        "app.kubernetes.io/managed-by": MANAGED_BY,
+        ENVIRONMENT: fleet.environment,
+    }
+
+
+def metadata(
+    name: str, cap: ResolvedCapability, fleet: ResolvedFleet, annotations: dict[str, str] | None = None
+) -> dict[str, Any]:
+    return {
+        "name": name,
+        "namespace": cap.namespace,
+        "labels": labels(cap, fleet),
+        "annotations": annotations,
+    }
+
+
+@dataclass(frozen=True)
+class Port:
+    name: str
+    number: int
+    expose: Expose
+
+
+def ports(cap: ResolvedCapability) -> list[Port]:
+    """One named port per non-stdio expose: `control`, else the type, then `{type}-2`, `{type}-3`."""
+    out: list[Port] = []
+    seen: dict[str, int] = {}
+    for expose in cap.spec.exposes:
+        if expose.port is None:
+            continue
+        seen[expose.type] = seen.get(expose.type, 0) + 1
+        count = seen[expose.type]
+        out.append(Port(expose.type if count == 1 else f"{expose.type}-{count}", expose.port, expose))
+    return out
+
+
+def control_port(cap: ResolvedCapability) -> Port | None:
+    return next((p for p in ports(cap) if p.expose.type == "control"), None)

@@ -1,0 +1,213 @@
+"""render(request) -> result: the pipeline, stage by stage.
+
+    load -> models -> overlay -> resolve -> generators -> finalize (order) -> [serialize in the caller]
+
+Stage contracts: `load` reads files and does not validate; models do not read files; the overlay
+and resolve stages return new data; generators do not sort, serialize, log or read env, clock or
+randomness; `resources.finalize` fixes the one order; `serialize` does not reorder. Nothing below
+the CLI and the plugins reads the process environment or the working directory: what a render
+depends on is in its `RenderRequest`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pydantic
+
+from skipper_render import resources
+from skipper_render.errors import Collector, Diagnostic, LoadError, Location, SkipperError, ValidationError
+from skipper_render.generators import FAMILIES, Context, Obj
+from skipper_render.load import Document, FleetDir, Limits
+from skipper_render.model.fleet import Cluster, Environment, Fleet, FleetSpec
+from skipper_render.overlay import SourceMap, apply_overlay
+from skipper_render.resolve import ResolvedFleet, Target, resolve
+
+MANIFEST = "naftiko.fleet.yaml"
+DEFAULT_ENVIRONMENT = "default"  # the environment label of a fleet that declares no environments
+
+
+@dataclass(frozen=True)
+class RenderRequest:
+    path: Path
+    env: str | None
+    cluster: str | None = None
+    capability: str | None = None
+    target: Target = "kubernetes"
+    strict: bool = False
+    api_versions: frozenset[str] | None = None
+    kube_version: str | None = None
+    limits: Limits = field(default_factory=Limits)
+
+
+@dataclass(frozen=True)
+class RenderResult:
+    objects: tuple[Obj, ...]
+    warnings: tuple[Diagnostic, ...]
+    fleet: ResolvedFleet
+
+
+def locate(path: Path) -> tuple[FleetDir, str]:
+    """A fleet directory or a manifest path -> (fleet root, manifest file name)."""
+    if path.is_dir():
+        return FleetDir(path), MANIFEST
+    return FleetDir(path.parent), path.name
+
+
+def pydantic_errors(
+    exc: pydantic.ValidationError, where: SourceMap | Document, prefix: tuple[str, ...] = ()
+) -> list[Diagnostic]:
+    """Pydantic errors as located diagnostics ("unknown field 'x'", "field required", ...)."""
+    out = []
+    for err in exc.errors(include_url=False):
+        path = tuple(p for p in err["loc"] if isinstance(p, str | int))
+        message = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            message = f"unknown field {path[-1]!r}"
+        elif err["type"] == "missing":
+            message = f"required field {path[-1]!r} is missing"
+        elif err["type"] == "literal_error":
+            message = f"{err['input']!r} is not allowed: {message.lower()}"
+        full = prefix + path
+        loc = where.loc(full) if isinstance(where, Document) else where.loc(path)
+        out.append(Diagnostic(Location(loc.file, loc.line, loc.col, path if prefix else full), message))
+    return out
+
+
+def _validate_model(model: type[pydantic.BaseModel], data: Any, doc: Document) -> Any:
+    try:
+        return model.model_validate(data)
+    except pydantic.ValidationError as exc:
+        raise ValidationError(pydantic_errors(exc, doc)) from None
+
+
+def load_inputs(
+    request: RenderRequest,
+) -> tuple[FleetDir, Document, Fleet, Document | None, Environment | None]:
+    """Read and check the manifest and (if an environment is named) its overlay."""
+    fleet_dir, manifest = locate(request.path)
+    fleet_dir = FleetDir(fleet_dir.root, request.limits)
+    if not fleet_dir.exists(manifest):
+        raise LoadError.at(Location(manifest), f"no fleet manifest {manifest} in {fleet_dir.root}")
+    doc = fleet_dir.load(manifest, Location(manifest))
+    shape = {k: v for k, v in doc.data.items() if k != "spec"} if isinstance(doc.data, dict) else doc.data
+    header = _validate_model(_FleetHeader, shape, doc)
+    environments = (doc.data.get("spec") or {}).get("environments") or {}
+    known = ", ".join(sorted(environments)) if isinstance(environments, dict) else ""
+    if request.env is None:
+        if known:
+            raise ValidationError.at(
+                doc.loc(("spec", "environments")), f"an environment is required (--env); known: {known}"
+            )
+        return fleet_dir, doc, header, None, None
+    if not isinstance(environments, dict) or request.env not in environments:
+        raise ValidationError.at(
+            doc.loc(("spec", "environments")),
+            f"unknown environment {request.env!r} (known: {known or 'none'})",
+        )
+    where = doc.loc(("spec", "environments", request.env))
+    env_rel = fleet_dir.resolve(str(environments[request.env]), where)
+    env_doc = fleet_dir.load(env_rel, where)
+    env = _validate_model(Environment, env_doc.data, env_doc)
+    return fleet_dir, doc, header, env_doc, env
+
+
+class _FleetHeader(Fleet):
+    """The manifest minus its `spec`, which is validated after the overlay is applied."""
+
+    spec: Any = None
+
+
+def effective_spec(doc: Document, env_doc: Document | None) -> tuple[FleetSpec, SourceMap]:
+    data, smap = apply_overlay(doc, env_doc)
+    try:
+        return FleetSpec.model_validate(data), smap
+    except pydantic.ValidationError as exc:
+        raise ValidationError(pydantic_errors(exc, smap)) from None
+
+
+def _cluster(env: Environment | None, name: str | None, where: Location) -> Cluster | None:
+    clusters = (env.spec.clusters if env else None) or []
+    if name is None:
+        return None
+    found = next((c for c in clusters if c.name == name), None)
+    if found is None:
+        known = ", ".join(c.name for c in clusters) or "none"
+        raise ValidationError.at(where, f"unknown cluster {name!r} (known: {known})")
+    return found
+
+
+def render(request: RenderRequest) -> RenderResult:
+    fleet_dir, doc, header, env_doc, env = load_inputs(request)
+    spec, smap = effective_spec(doc, env_doc)
+    if request.capability is not None and request.capability not in spec.capabilities:
+        known = ", ".join(sorted(spec.capabilities))
+        raise ValidationError.at(
+            smap.loc(("capabilities",)), f"unknown capability {request.capability!r} (known: {known})"
+        )
+    diags = Collector()
+    cluster = _cluster(env, request.cluster, env_doc.loc(("spec", "clusters")) if env_doc else Location())
+    fleet = resolve(
+        fleet_dir,
+        header.metadata.name,
+        request.env or DEFAULT_ENVIRONMENT,
+        spec,
+        smap,
+        diags,
+        namespace=env.spec.namespace if env else None,
+        cluster=cluster,
+        pins=env.spec.pins if env else None,
+        only=request.capability,
+        strict=request.strict,
+    )
+    # Generators run even when resolve found errors, so one run reports every problem at once.
+    ctx = Context(fleet, request.target, diags, request.api_versions)
+    produced = run_generators(ctx, fleet_level=request.capability is None)
+    objects, duplicate_errors = resources.finalize(produced)
+    diags.extend(duplicate_errors)
+    diags.raise_if_errors(ValidationError)
+    if not objects:
+        raise ValidationError.at(
+            smap.loc(("capabilities",)), "the render produced no objects (every capability absent?)"
+        )
+    return RenderResult(tuple(objects), tuple(sorted(set(diags.warnings))), fleet)
+
+
+def run_generators(ctx: Context, fleet_level: bool) -> list[tuple[str, Obj]]:
+    produced: list[tuple[str, Obj]] = []
+    for family in FAMILIES:
+        if ctx.target not in family.targets:
+            continue
+        if family.per_capability is not None:
+            for cap in ctx.fleet.capabilities:
+                produced += [(f"{family.name}({cap.name})", obj) for obj in family.per_capability(cap, ctx)]
+        if family.fleet is not None and fleet_level:
+            produced += [(family.name, obj) for obj in family.fleet(ctx)]
+    return produced
+
+
+def environments(path: Path, limits: Limits | None = None) -> Mapping[str, str]:
+    """The environments a fleet declares (name -> overlay path), for `validate` without --env."""
+    fleet_dir, manifest = locate(path)
+    doc = FleetDir(fleet_dir.root, limits or Limits()).load(manifest, Location(manifest))
+    envs = (doc.data.get("spec") or {}).get("environments") if isinstance(doc.data, dict) else None
+    return {str(k): str(v) for k, v in envs.items()} if isinstance(envs, dict) else {}
+
+
+def validate(path: Path, env: str | None, strict: bool, limits: Limits | None = None) -> list[Diagnostic]:
+    """Every check of `render` for one or every environment; returns warnings, raises errors."""
+    names: list[str | None] = [env] if env else [*sorted(environments(path, limits))] or [None]
+    warnings: list[Diagnostic] = []
+    errors: list[Diagnostic] = []
+    for name in names:
+        try:
+            result = render(RenderRequest(path, name, strict=strict, limits=limits or Limits()))
+            warnings.extend(result.warnings)
+        except SkipperError as exc:
+            errors.extend(exc.diagnostics)
+    if errors:
+        raise ValidationError(sorted(set(errors)))
+    return sorted(set(warnings))

@@ -1,0 +1,221 @@
+"""Effective fleet -> one frozen `ResolvedCapability` per capability, sorted by name.
+
+This is where the precedence chain ends: built-in defaults < class < fleet `defaults` <
+capability entry (overlay `merge` and `patches` are already in the effective spec) < overlay `pins`.
+Only the specs of the selected capabilities are read, so `--capability` stays cheap on big fleets.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from skipper_render.errors import Collector, Location
+from skipper_render.load import FleetDir
+from skipper_render.model.fleet import (
+    BindSource,
+    CapabilityEntry,
+    CapabilityFields,
+    Cluster,
+    ExposeSettings,
+    FleetSpec,
+    Pin,
+    Rollout,
+)
+from skipper_render.model.ikanos import CapabilitySpec
+from skipper_render.model.klass import ClassSpec, Hpa, Resources, builtin_classes
+from skipper_render.overlay import SourceMap, merge_patch
+from skipper_render.spec import SpecReader
+
+Target = Literal["kubernetes", "operator"]
+BUILTIN = CapabilityFields.model_validate({"class": "standard", "state": "running", "rollout": {}})
+_LOCAL_ADDRESSES = ("localhost", "127.0.0.1", "::1")
+
+
+@dataclass(frozen=True)
+class ResolvedCapability:
+    name: str
+    namespace: str
+    state: Literal["running", "suspended"]
+    class_name: str
+    klass: ClassSpec
+    resources: Resources
+    replicas: int | None  # a fixed count; None when the HPA owns it
+    hpa: Hpa | None
+    image: str
+    version: str
+    exposes: Mapping[str, ExposeSettings]
+    rollout: Rollout
+    env: Mapping[str, str]
+    labels: Mapping[str, str]
+    calls: tuple[str, ...]
+    binds: Mapping[str, BindSource]
+    spec: CapabilitySpec
+    where: Location
+
+    def is_public(self, namespace: str | None) -> bool:
+        settings = self.exposes.get(namespace or "")
+        if settings is not None:
+            return settings.public
+        expose = next((e for e in self.spec.exposes if e.namespace == namespace), None)
+        return expose is not None and "public" in expose.tags
+
+
+@dataclass(frozen=True)
+class ResolvedFleet:
+    name: str
+    environment: str
+    cluster: Cluster | None
+    namespace: str
+    spec: FleetSpec
+    classes: Mapping[str, ClassSpec]
+    capabilities: tuple[ResolvedCapability, ...]
+
+
+def effective_classes(spec: FleetSpec) -> dict[str, ClassSpec]:
+    return {**builtin_classes(), **(spec.classes or {})}
+
+
+def _pick(field: str, *layers: CapabilityFields | None) -> Any:
+    """The first layer (highest precedence first) that sets `field`."""
+    for layer in layers:
+        if layer is not None and field in layer.model_fields_set and getattr(layer, field) is not None:
+            return getattr(layer, field)
+    return getattr(BUILTIN, field)
+
+
+def _merged_map(field: str, *layers: CapabilityFields | None) -> dict[str, Any]:
+    """Key-level merge of a map field, lowest layer first."""
+    out: dict[str, Any] = {}
+    for layer in layers:
+        if layer is not None and getattr(layer, field):
+            out.update(getattr(layer, field))
+    return out
+
+
+def resolve(
+    fleet_dir: FleetDir,
+    name: str,
+    environment: str,
+    spec: FleetSpec,
+    smap: SourceMap,
+    diags: Collector,
+    *,
+    namespace: str | None = None,
+    cluster: Cluster | None = None,
+    pins: Mapping[str, Pin] | None = None,
+    only: str | None = None,
+    strict: bool = False,
+) -> ResolvedFleet:
+    classes = effective_classes(spec)
+    reader = SpecReader(fleet_dir, diags, strict)
+    resolved = []
+    names = sorted(spec.capabilities)
+    for cap_name in [only] if only else names:
+        entry = spec.capabilities[cap_name]
+        cap = _resolve_one(
+            cap_name,
+            entry,
+            spec,
+            classes,
+            reader,
+            smap,
+            diags,
+            namespace or spec.namespace,
+            (pins or {}).get(cap_name),
+        )
+        if cap is not None:
+            resolved.append(cap)
+    return ResolvedFleet(name, environment, cluster, namespace or spec.namespace, spec, classes, tuple(resolved))
+
+
+def _resolve_one(
+    name: str,
+    entry: CapabilityEntry,
+    fleet: FleetSpec,
+    classes: Mapping[str, ClassSpec],
+    reader: SpecReader,
+    smap: SourceMap,
+    diags: Collector,
+    namespace: str,
+    pin: Pin | None,
+) -> ResolvedCapability | None:
+    path = ("capabilities", name)
+    defaults = fleet.defaults
+    state = _pick("state", entry, defaults)
+    if state == "absent":
+        return None
+    class_name = _pick("class_", entry, defaults)
+    klass = classes.get(class_name)
+    for callee in _pick("calls", entry, defaults) or []:
+        if callee not in fleet.capabilities:
+            diags.error(smap.loc((*path, "calls")), f"calls unknown capability {callee!r}")
+    if klass is None:
+        where = smap.loc((*path, "class") if "class_" in entry.model_fields_set else ("defaults", "class"))
+        diags.error(where, f"unknown class {class_name!r} (known: {', '.join(sorted(classes))})")
+        return None
+    where = smap.loc((*path, "spec"))
+    rel = reader.fleet.resolve(entry.spec, where)
+    if pin is not None and pin.spec is not None:
+        diags.error(smap.loc(path), "spec pins need the bundle store, which this version does not read yet")
+        return None
+    spec = reader.read(rel, where)
+    if spec is None:
+        return None
+    exposes = _pick("exposes", entry) or {}
+    known = sorted(e.namespace for e in spec.exposes if e.namespace)
+    for key in exposes:
+        if key not in known:
+            diags.error(
+                smap.loc((*path, "exposes", key)),
+                f"no expose with namespace {key!r} in {rel} (known: {', '.join(known) or 'none'})",
+            )
+    for expose in spec.exposes:
+        if expose.transport == "http" and (expose.address is None or expose.address in _LOCAL_ADDRESSES):
+            bound = expose.address or "localhost (the engine default)"
+            diags.warn(
+                expose.where,
+                f"{expose.type} expose on port {expose.port} binds to {bound}: unreachable from outside the pod"
+                + (" and its probes fail" if expose.type == "control" else "")
+                + "; set address: 0.0.0.0",
+            )
+    version = (pin.engine if pin and pin.engine else None) or _pick("version", entry, defaults) or fleet.engine.version
+    replicas = _pick("replicas", entry, defaults)
+    hpa = klass.hpa if replicas is None and state == "running" else None
+    if state == "suspended":
+        replicas = 0
+    elif replicas is None and hpa is None:
+        replicas = 1
+    resources = Resources.model_validate(
+        merge_patch(
+            merge_patch(klass.resources.model_dump(exclude_none=True), _dump(defaults, "resources")),
+            _dump(entry, "resources"),
+        )
+    )
+    sep = "@" if version.startswith("sha256:") else ":"
+    return ResolvedCapability(
+        name=name,
+        namespace=namespace,
+        state=state,
+        class_name=class_name,
+        klass=klass,
+        resources=resources,
+        replicas=replicas,
+        hpa=hpa,
+        image=f"{fleet.engine.image}{sep}{version}",
+        version=version,
+        exposes=exposes,
+        rollout=_pick("rollout", entry, defaults),
+        env=_merged_map("env", defaults, entry),
+        labels={**spec.labels, **_merged_map("labels", defaults, entry)},
+        calls=tuple(sorted(set(_pick("calls", entry, defaults) or []))),
+        binds=_merged_map("binds", defaults, entry),
+        spec=spec,
+        where=smap.loc(path),
+    )
+
+
+def _dump(layer: CapabilityFields | None, field: str) -> dict[str, Any]:
+    value = getattr(layer, field, None) if layer is not None else None
+    return value.model_dump(exclude_none=True) if value is not None else {}

@@ -1,0 +1,288 @@
+"""Read one capability spec and its imports into a normalised `CapabilitySpec`.
+
+Real specs are messy, so schema-level problems (unknown expose types, missing descriptions,
+legacy fields, unknown versions) are warnings, and become errors only in strict mode. What the
+renderer cannot work without is always an error: a missing port, two exposes on one port, a
+second control expose, a missing import file, an import name that cannot name a ConfigMap.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from collections.abc import Iterable
+from typing import Any, Literal
+
+from skipper_render.errors import Collector, Location, Path
+from skipper_render.load import Document, FleetDir
+from skipper_render.model.common import is_dns_label
+from skipper_render.model.ikanos import (
+    EXPOSE_TYPES,
+    IKANOS_VERSIONS,
+    NAFTIKO_VERSIONS,
+    Bind,
+    CapabilitySpec,
+    Consume,
+    Dialect,
+    Expose,
+    ExposeType,
+    Import,
+    SpecFile,
+)
+
+_LEGACY_TYPES: dict[str, ExposeType] = {"api": "rest"}
+_SECTIONS = ("consumes", "exposes", "aggregates", "binds")
+
+
+class SpecReader:
+    """Parses one capability bundle; diagnostics go to the shared collector."""
+
+    def __init__(self, fleet: FleetDir, diags: Collector, strict: bool) -> None:
+        self.fleet = fleet
+        self.diags = diags
+        self.strict = strict
+
+    def lint(self, where: Location, message: str) -> None:
+        """A spec-schema problem: a warning, or an error under --strict."""
+        if self.strict:
+            self.diags.error(where, message)
+        else:
+            self.diags.warn(where, message)
+
+    def read(self, rel: str, where: Location) -> CapabilitySpec | None:
+        doc = self.fleet.load(rel, where)
+        data = doc.data
+        if not isinstance(data, dict):
+            self.diags.error(doc.loc(()), "a capability spec must be a mapping")
+            return None
+        dialect, version = self.version(doc)
+        if dialect is None:
+            return None
+        capability = data.get("capability")
+        if not isinstance(capability, dict):
+            self.diags.error(doc.loc(()), "no 'capability' section: a standalone section file cannot be deployed")
+            return None
+        base = posixpath.dirname(rel)
+        files = [SpecFile(rel, doc.text)]
+        imports: list[Import] = []
+        exposes: list[Expose] = []
+        consumes: list[Consume] = []
+        binds: list[Bind] = []
+        for section in _SECTIONS:
+            for path, entry in _entries(data, capability, section):
+                if not isinstance(entry, dict):
+                    self.diags.error(doc.loc(path), f"{section} entries must be mappings")
+                    continue
+                if "from" in entry or ("location" in entry and "import" in entry):
+                    found = self.imported(doc, path, entry, section, base, imports, files)
+                    if found is None:
+                        continue
+                    body, where_doc, where_path = found
+                else:
+                    body, where_doc, where_path = entry, doc, path
+                if section == "exposes":
+                    expose = self.expose(where_doc, where_path, body)
+                    if expose is not None:
+                        exposes.append(expose)
+                elif section == "consumes":
+                    consumes.append(self.consume(where_doc, where_path, body))
+                elif section == "binds":
+                    bind = self.bind(where_doc, where_path, body)
+                    if bind is not None:
+                        binds.append(bind)
+        self.check_exposes(exposes)
+        info: dict[str, Any] = data["info"] if isinstance(data.get("info"), dict) else {}
+        display = info.get("display") or info.get("label")
+        if dialect == "ikanos" and "label" in info:
+            self.lint(doc.loc(("info", "label")), "'info.label' is the naftiko name; ikanos uses 'info.display'")
+        labels: dict[str, Any] = info["labels"] if isinstance(info.get("labels"), dict) else {}
+        return CapabilitySpec(
+            dialect=dialect,
+            version=version,
+            display=None if display is None else str(display),
+            description=None if info.get("description") is None else str(info.get("description")),
+            labels={str(k): str(v) for k, v in labels.items()},
+            exposes=tuple(exposes),
+            consumes=tuple(consumes),
+            binds=tuple(binds),
+            imports=tuple(imports),
+            files=tuple(files),
+        )
+
+    def version(self, doc: Document) -> tuple[Dialect | None, str]:
+        for dialect, known in (("ikanos", IKANOS_VERSIONS), ("naftiko", NAFTIKO_VERSIONS)):
+            if dialect in doc.data:
+                version = str(doc.data[dialect])
+                if version not in known:
+                    self.lint(
+                        doc.loc((dialect,)),
+                        f"unknown {dialect} spec version {version!r} (known: {', '.join(known)})",
+                    )
+                return dialect, version  # type: ignore[return-value]
+        self.diags.error(doc.loc(()), "not a capability spec: no 'ikanos:' (or legacy 'naftiko:') version key")
+        return None, ""
+
+    def imported(
+        self,
+        doc: Document,
+        path: Path,
+        entry: dict[str, Any],
+        section: str,
+        base: str,
+        imports: list[Import],
+        files: list[SpecFile],
+    ) -> tuple[dict[str, Any], Document, Path] | None:
+        """Resolve an import entry: read the file, find the imported namespace, record the import."""
+        ref = entry.get("from", entry.get("location"))
+        name = entry.get("import")
+        where = doc.loc((*path, "from" if "from" in entry else "location"))
+        if "from" not in entry:
+            self.lint(where, "'location' on an import is the legacy form; ikanos uses 'from'")
+        if not isinstance(ref, str) or not isinstance(name, str):
+            self.diags.error(doc.loc(path), "an import needs string 'import' and 'from' fields")
+            return None
+        if not is_dns_label(name.lower(), 63) or name != name.lower():
+            self.diags.error(
+                doc.loc((*path, "import")),
+                f"import name {name!r} cannot name a ConfigMap (needs lower-case a-z, 0-9 and '-')",
+            )
+            return None
+        rel = self.fleet.resolve(ref, where, base)
+        if not self.fleet.exists(rel):
+            self.diags.error(where, f"imported file not found: {rel}")
+            return None
+        imported = self.fleet.load(rel, where)
+        if all(f.path != rel for f in files):
+            files.append(SpecFile(rel, imported.text))
+        alias = entry.get("as") if isinstance(entry.get("as"), str) else None
+        mount = posixpath.normpath(posixpath.join("/data", ref))
+        imports.append(Import(section, name, alias, rel, mount, doc.loc(path)))
+        data = imported.data if isinstance(imported.data, dict) else {}
+        for index, item in enumerate(_as_list(data.get(section))):
+            if isinstance(item, dict) and item.get("namespace") == name:
+                found = dict(item)
+                if alias:
+                    found["namespace"] = alias
+                return found, imported, (section, index)
+        self.lint(where, f"{rel} declares no {section} entry with namespace {name!r}")
+        return None
+
+    def expose(self, doc: Document, path: Path, entry: dict[str, Any]) -> Expose | None:
+        raw_type = str(entry.get("type", ""))
+        kind = _LEGACY_TYPES.get(raw_type, raw_type)
+        if kind not in EXPOSE_TYPES:
+            self.lint(
+                doc.loc((*path, "type")),
+                f"unknown expose type {raw_type!r} (known: rest, mcp, skill, control)",
+            )
+            return None
+        if raw_type in _LEGACY_TYPES:
+            self.lint(doc.loc((*path, "type")), f"expose type {raw_type!r} is the naftiko 0.4 name of {kind!r}")
+        namespace = entry.get("namespace")
+        if kind != "control" and not isinstance(namespace, str):
+            self.lint(doc.loc(path), f"{kind} expose has no 'namespace'")
+        transport: Literal["http", "stdio"] = "stdio" if kind == "mcp" and entry.get("transport") == "stdio" else "http"
+        port = entry.get("port")
+        if transport == "stdio":
+            if port is not None:
+                self.lint(doc.loc((*path, "port")), "a stdio MCP expose takes no port")
+            port = None
+        elif isinstance(port, bool) or not isinstance(port, int):
+            self.diags.error(doc.loc(path), f"{kind} expose needs a 'port' (integer 1-65535)")
+            return None
+        elif not 1 <= port <= 65535:
+            self.diags.error(doc.loc((*path, "port")), f"port {port} is outside 1-65535")
+            return None
+        address = entry.get("address")
+        tags = entry.get("tags")
+        return Expose(
+            type=kind,
+            namespace=namespace if isinstance(namespace, str) else None,
+            port=port,
+            address=None if address is None else str(address),
+            transport=transport,
+            tools=_names(entry.get("tools")),
+            resource_paths=_resource_paths(entry.get("resources")),
+            auth=_auth_type(entry.get("authentication")),
+            where=doc.loc(path),
+            tags=tuple(str(t) for t in tags) if isinstance(tags, list) else (),
+            lifecycle=str(entry["lifecycle"]) if "lifecycle" in entry else None,
+        )
+
+    def consume(self, doc: Document, path: Path, entry: dict[str, Any]) -> Consume:
+        namespace = entry.get("namespace")
+        if not isinstance(namespace, str):
+            self.lint(doc.loc(path), "consumes entry has no 'namespace'")
+        base_uri = entry.get("baseUri")
+        if isinstance(base_uri, str) and "{" in base_uri:
+            self.lint(doc.loc((*path, "baseUri")), f"baseUri {base_uri!r} contains a template; it must be a URL")
+        return Consume(str(namespace or ""), base_uri if isinstance(base_uri, str) else None, doc.loc(path))
+
+    def bind(self, doc: Document, path: Path, entry: dict[str, Any]) -> Bind | None:
+        namespace, keys, location = entry.get("namespace"), entry.get("keys"), entry.get("location")
+        if not isinstance(namespace, str) or not isinstance(keys, dict):
+            self.lint(doc.loc(path), "a bind needs a 'namespace' and a 'keys' mapping")
+            return None
+        if location is not None and not isinstance(location, str):
+            self.diags.error(doc.loc((*path, "location")), "bind 'location' must be a URI string")
+            return None
+        pairs = tuple(sorted((str(k), str(v)) for k, v in keys.items()))
+        return Bind(namespace, location, pairs, doc.loc(path))
+
+    def check_exposes(self, exposes: Iterable[Expose]) -> None:
+        by_port: dict[int, Expose] = {}
+        control: Expose | None = None
+        for expose in exposes:
+            if expose.type == "control":
+                if control is not None:
+                    self.diags.error(
+                        expose.where,
+                        f"a second control expose (the first is at {control.where}); at most one",
+                    )
+                control = control or expose
+            if expose.port is None:
+                continue
+            other = by_port.get(expose.port)
+            if other is not None:
+                self.diags.error(
+                    expose.where, f"port {expose.port} is used by two exposes (the other is at {other.where})"
+                )
+            by_port.setdefault(expose.port, expose)
+
+
+def _entries(data: dict[str, Any], capability: dict[str, Any], section: str) -> list[tuple[Path, Any]]:
+    """The entries of one section with their paths; binds also come from the root and `externalRefs`."""
+    out: list[tuple[Path, Any]] = [
+        (("capability", section, i), e) for i, e in enumerate(_as_list(capability.get(section)))
+    ]
+    if section == "binds":
+        out = [(("binds", i), e) for i, e in enumerate(_as_list(data.get("binds")))] + out
+        refs = _as_list(data.get("externalRefs"))
+        out += [(("externalRefs", i), _external_ref(e)) for i, e in enumerate(refs) if isinstance(e, dict)]
+    return out
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def _names(block: Any) -> tuple[str, ...]:
+    """Tool (or resource) names from the ikanos map form or the naftiko list-with-`name` form."""
+    if isinstance(block, dict):
+        return tuple(str(k) for k in block)
+    if isinstance(block, list):
+        return tuple(str(item["name"]) for item in block if isinstance(item, dict) and "name" in item)
+    return ()
+
+
+def _resource_paths(block: Any) -> tuple[str, ...]:
+    items = block.values() if isinstance(block, dict) else block if isinstance(block, list) else []
+    return tuple(str(item["path"]) for item in items if isinstance(item, dict) and isinstance(item.get("path"), str))
+
+
+def _auth_type(block: Any) -> str | None:
+    return str(block.get("type")) if isinstance(block, dict) and block.get("type") else None
+
+
+def _external_ref(entry: dict[str, Any]) -> dict[str, Any]:
+    """naftiko 0.4/0.5 `externalRefs` (runtime variables) are location-less binds."""
+    return {"namespace": entry.get("name"), "keys": entry.get("keys"), "location": entry.get("location")}
