@@ -63,7 +63,7 @@ def pydantic_errors(
     """Pydantic errors as located diagnostics ("unknown field 'x'", "field required", ...)."""
     out = []
     for err in exc.errors(include_url=False):
-        path = tuple(p for p in err["loc"] if isinstance(p, str | int))
+        path = tuple(p for p in err["loc"] if isinstance(p, str | int) and p != "[key]")
         message = err["msg"].removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
             message = f"unknown field {path[-1]!r}"
@@ -149,6 +149,10 @@ def render(request: RenderRequest) -> RenderResult:
             smap.loc(("capabilities",)), f"unknown capability {request.capability!r} (known: {known})"
         )
     diags = Collector()
+    if env is not None and env_doc is not None:
+        for pinned in sorted(env.spec.pins or {}):
+            if pinned not in spec.capabilities:
+                diags.error(env_doc.loc(("spec", "pins", pinned)), f"pin for unknown capability {pinned!r}")
     cluster = _cluster(env, request.cluster, env_doc.loc(("spec", "clusters")) if env_doc else Location())
     fleet = resolve(
         fleet_dir,

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from skipper_render.errors import Collector, Location
+from skipper_render.errors import Collector, Location, SkipperError
 from skipper_render.load import FleetDir
 from skipper_render.model.fleet import (
     BindSource,
@@ -112,19 +112,16 @@ def resolve(
     reader = SpecReader(fleet_dir, diags, strict)
     resolved = []
     names = sorted(spec.capabilities)
+    pins = pins or {}
     for cap_name in [only] if only else names:
-        entry = spec.capabilities[cap_name]
-        cap = _resolve_one(
-            cap_name,
-            entry,
-            spec,
-            classes,
-            reader,
-            smap,
-            diags,
-            namespace or spec.namespace,
-            (pins or {}).get(cap_name),
-        )
+        target = namespace or spec.namespace
+        try:
+            cap = _resolve_one(
+                cap_name, spec.capabilities[cap_name], spec, classes, reader, smap, diags, target, pins.get(cap_name)
+            )
+        except SkipperError as exc:  # a file problem in one capability must not hide the others'
+            diags.extend(exc.diagnostics)
+            continue
         if cap is not None:
             resolved.append(cap)
     return ResolvedFleet(name, environment, cluster, namespace or spec.namespace, spec, classes, tuple(resolved))

@@ -1,0 +1,129 @@
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import jsonschema
+import pytest
+import yaml
+from click.testing import CliRunner
+from helpers import FIXTURES, MINIMAL_SPEC, fleet_yaml, write_tree
+
+from skipper_render.cli import main
+
+DEMO = FIXTURES / "valid" / "demo"
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(main, list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_render_prints_only_manifests_on_stdout() -> None:
+    code, out, err = run("render", str(FIXTURES / "valid" / "naftiko-legacy"), "--env", "dev")
+    assert code == 0
+    docs = list(yaml.safe_load_all(out))
+    assert all({"apiVersion", "kind", "metadata"} <= set(d) for d in docs)
+    assert "warning: rest expose on port 8080 binds to localhost" in err
+
+
+def test_errors_exit_1_with_nothing_on_stdout() -> None:
+    code, out, err = run("render", str(FIXTURES / "invalid" / "unknown-class"))
+    assert (code, out) == (1, "")
+    assert err.splitlines()[0] == (
+        "naftiko.fleet.yaml:7:37: capabilities.hello.class: unknown class 'gold' (known: dev, premium, standard)"
+    )
+
+
+def test_usage_errors_exit_2() -> None:
+    assert run("render", str(DEMO), "--target", "helm")[0] == 2
+    assert run("render", str(DEMO), "--no-such-flag")[0] == 2
+
+
+def test_env_is_required_when_the_fleet_declares_environments() -> None:
+    code, out, err = run("render", str(DEMO))
+    assert (code, out) == (1, "")
+    assert "an environment is required (--env); known: dev, prod, staging" in err
+
+
+def test_json_output_is_a_list_of_the_same_objects() -> None:
+    _, as_yaml, _ = run("render", str(DEMO), "--env", "staging")
+    code, as_json, _ = run("render", str(DEMO), "--env", "staging", "-o", "json")
+    assert code == 0
+    assert json.loads(as_json)["items"] == list(yaml.safe_load_all(as_yaml))
+
+
+def test_manifest_path_works_like_the_directory() -> None:
+    by_dir = run("render", str(DEMO), "--env", "dev")[1]
+    assert run("render", str(DEMO / "naftiko.fleet.yaml"), "--env", "dev")[1] == by_dir
+
+
+def test_capability_renders_one_capability_only() -> None:
+    code, out, _ = run("render", str(DEMO), "--env", "dev", "--capability", "ping")
+    assert code == 0
+    names = {d["metadata"]["labels"]["naftiko.io/capability"] for d in yaml.safe_load_all(out)}
+    assert names == {"ping"}
+
+
+def test_capability_render_reads_only_its_own_files(tmp_path: Path) -> None:
+    write_tree(
+        tmp_path,
+        {
+            "naftiko.fleet.yaml": fleet_yaml("a: {spec: a.yml}\nbroken: {spec: broken.yml}"),
+            "a.yml": MINIMAL_SPEC,
+            "broken.yml": "ikanos: [unclosed\n",
+        },
+    )
+    assert run("render", str(tmp_path), "--capability", "a")[0] == 0
+    assert run("render", str(tmp_path))[0] == 1
+
+
+def test_api_versions_gate_service_monitors() -> None:
+    served = "v1,apps/v1,monitoring.coreos.com/v1,monitoring.coreos.com/v1/ServiceMonitor"
+    with_sm = run("render", str(DEMO), "--env", "dev", "--api-versions", served)[1]
+    without_sm = run("render", str(DEMO), "--env", "dev", "--api-versions", "v1,apps/v1")[1]
+    assert "kind: ServiceMonitor" in with_sm
+    assert "kind: ServiceMonitor" not in without_sm
+
+
+def test_output_dir_is_written_atomically_and_check_detects_staleness(tmp_path: Path) -> None:
+    out = tmp_path / "rendered"
+    code, stdout, _ = run("render", str(DEMO), "--env", "dev", "--output-dir", str(out))
+    assert (code, stdout) == (0, "")
+    files = sorted(p.relative_to(out).as_posix() for p in out.rglob("*.yaml"))
+    assert "shipyard-dev/deployment.apps_shipyard.yaml" in files
+    assert run("render", str(DEMO), "--env", "dev", "--check", str(out))[0] == 0
+    before = {p: p.read_bytes() for p in out.rglob("*.yaml")}
+    # A failing render leaves the previous tree untouched.
+    assert run("render", str(FIXTURES / "invalid" / "unknown-class"), "--output-dir", str(out))[0] == 1
+    assert {p: p.read_bytes() for p in out.rglob("*.yaml")} == before
+    (out / "shipyard-dev" / "service_ping.yaml").unlink()
+    code, stdout, err = run("render", str(DEMO), "--env", "dev", "--check", str(out))
+    assert (code, stdout) == (1, "")
+    assert "+++ rendered/shipyard-dev/service_ping.yaml" in err
+
+
+def test_validate_checks_every_environment(tmp_path: Path) -> None:
+    assert run("validate", str(DEMO))[0] == 0
+    fleet = shutil.copytree(DEMO, tmp_path / "demo")
+    (fleet / "environments" / "staging.yaml").write_text(
+        (fleet / "environments" / "staging.yaml").read_text() + "  pins: {ghost: {engine: v1}}\n"
+    )
+    code, out, err = run("validate", str(fleet))
+    assert (code, out) == (1, "")
+    assert "environments/staging.yaml" in err
+
+
+@pytest.mark.parametrize("kind", ["fleet", "environment", "all"])
+def test_schema_accepts_the_demo_and_rejects_unknown_fields(kind: str) -> None:
+    code, out, _ = run("schema", "--kind", kind)
+    assert code == 0
+    validator = jsonschema.Draft202012Validator(json.loads(out))
+    fleet = yaml.safe_load((DEMO / "naftiko.fleet.yaml").read_text())
+    env = yaml.safe_load((DEMO / "environments" / "prod.yaml").read_text())
+    docs = {"fleet": [fleet], "environment": [env], "all": [fleet, env]}[kind]
+    for doc in docs:
+        assert list(validator.iter_errors(doc)) == []
+        bad = {**doc, "spec": {**doc["spec"], "surprise": 1}}
+        assert list(validator.iter_errors(bad)) != []
