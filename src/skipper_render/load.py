@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import posixpath
 from dataclasses import dataclass, field
+from functools import cached_property, lru_cache
 from pathlib import Path as FsPath
 from typing import Any
 
@@ -20,9 +21,25 @@ import yaml
 from skipper_render.errors import Diagnostic, LoadError, Location, Path
 
 try:  # libyaml is an order of magnitude faster; the pure-Python composer is the fallback.
-    from yaml import CSafeLoader as _Loader
+    from yaml import CSafeLoader as _BaseLoader
 except ImportError:  # pragma: no cover - depends on how PyYAML was built
-    from yaml import SafeLoader as _Loader  # type: ignore[assignment]
+    from yaml import SafeLoader as _BaseLoader  # type: ignore[assignment]
+
+_SCALAR_RULES = yaml.SafeLoader("")  # stateless use: its int/float/bool rules and tag resolver
+
+
+@lru_cache(maxsize=65536)
+def _scalar_tag(value: str, implicit: tuple[bool, bool]) -> str:
+    """PyYAML's implicit tag resolution, memoised: libyaml calls back into Python for every scalar."""
+    return str(_SCALAR_RULES.resolve(yaml.ScalarNode, value, implicit))  # type: ignore[no-untyped-call]
+
+
+class _Loader(_BaseLoader):
+    def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
+        if kind is yaml.ScalarNode:
+            return _scalar_tag(value, implicit)
+        return super().resolve(kind, value, implicit)  # type: ignore[no-untyped-call]
+
 
 _STR = "tag:yaml.org,2002:str"
 _INT = "tag:yaml.org,2002:int"
@@ -79,11 +96,15 @@ class FleetDir:
         rel = posixpath.normpath(posixpath.join(base, ref.replace("\\", "/")))
         if rel == ".." or rel.startswith("../"):
             raise LoadError.at(where, f"path {ref!r} escapes the fleet directory")
-        real_root = os.path.realpath(self.root)
+        real_root = self.real_root
         real = os.path.realpath(self.root / rel)
         if real != real_root and not real.startswith(real_root + os.sep):
             raise LoadError.at(where, f"path {ref!r} leaves the fleet directory through a symlink")
         return rel
+
+    @cached_property
+    def real_root(self) -> str:
+        return os.path.realpath(self.root)
 
     def exists(self, rel: str) -> bool:
         return (self.root / rel).is_file()
@@ -146,7 +167,6 @@ class _Builder:
         self.positions: dict[Path, tuple[int, int]] = {}
         self.seen: set[int] = set()
         self.alias_nodes = 0
-        self.constructor = yaml.SafeLoader("")  # only for its int/float/bool scalar rules
 
     def fail(self, node: yaml.Node, path: Path, message: str) -> LoadError:
         mark = node.start_mark
@@ -217,9 +237,9 @@ class _Builder:
         if tag == _NULL:
             return None
         if tag == _BOOL:
-            return self.constructor.construct_yaml_bool(node)
+            return _SCALAR_RULES.construct_yaml_bool(node)
         if tag == _INT:
-            return self.constructor.construct_yaml_int(node)
+            return _SCALAR_RULES.construct_yaml_int(node)
         if tag == _FLOAT:
-            return self.constructor.construct_yaml_float(node)
+            return _SCALAR_RULES.construct_yaml_float(node)
         raise self.fail(node, path, f"unsupported YAML tag {tag!r}")

@@ -11,9 +11,6 @@ import copy
 from dataclasses import dataclass, field
 from typing import Any
 
-import jsonpatch
-import jsonpointer
-
 from skipper_render.errors import Collector, Location, Path, ValidationError
 from skipper_render.load import Document
 
@@ -83,7 +80,11 @@ def apply_overlay(fleet: Document, env: Document | None) -> tuple[dict[str, Any]
         _record_merge(smap, env, spec, merge, (), 1)
         spec = merge_patch(spec, merge)
     diags = Collector()
-    for index, op in enumerate(overlay.get("patches") or []):
+    patches = overlay.get("patches") or []
+    if patches:
+        import jsonpatch  # only overlays with patches pay for it
+        import jsonpointer
+    for index, op in enumerate(patches):
         where = env.loc(("spec", "patches", index))
         try:
             spec = jsonpatch.JsonPatch([op]).apply(spec, in_place=True)
@@ -97,6 +98,8 @@ def apply_overlay(fleet: Document, env: Document | None) -> tuple[dict[str, Any]
 
 
 def _pointer_path(pointer: str) -> Path:
+    import jsonpointer
+
     parts: list[str | int] = []
     for token in jsonpointer.JsonPointer(pointer).parts:
         parts.append(int(token) if token.isdigit() else token)

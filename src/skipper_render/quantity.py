@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal
+from functools import lru_cache
 
 _PATTERN = re.compile(r"^([+-]?(?:\d+(?:\.\d*)?|\.\d+))((?:[eE][+-]?\d+)|(?:[KMGTPE]i)|[numkMGTPE])?$")
 _BINARY = {"Ki": 1, "Mi": 2, "Gi": 3, "Ti": 4, "Pi": 5, "Ei": 6}
@@ -19,6 +20,7 @@ def is_quantity(text: str) -> bool:
     return bool(_PATTERN.match(text))
 
 
+@lru_cache(maxsize=4096)
 def canonical(value: str | int | float) -> str:
     """Canonical text of a quantity; raises ValueError when `value` is not one."""
     text = str(value).strip()

@@ -64,38 +64,42 @@ def sort_key(obj: Obj) -> tuple[int, str, str, str, str]:
     return _RANK.get(kind, len(KIND_ORDER)), group, kind, namespace, name
 
 
-def prune(value: Any) -> Any:
-    """Drop None, empty maps and empty lists from mappings (the output has no empty maps)."""
+def _clean(value: Any, found: list[bool]) -> Any:
+    """One walk: drop None, empty maps and empty lists from mappings; note any `${` in strings."""
     if isinstance(value, dict):
         out = {}
         for key, item in value.items():
-            cleaned = prune(item)
-            if cleaned is None or cleaned in ({}, []):
+            if isinstance(item, str):
+                if "${" in item:
+                    found[0] = True
+                out[key] = item
+                continue
+            cleaned = _clean(item, found) if isinstance(item, dict | list) else item
+            if cleaned is None or cleaned == {} or cleaned == []:  # noqa: PLR1714 (unhashable)
                 continue
             out[key] = cleaned
         return out
     if isinstance(value, list):
-        return [prune(item) for item in value]
+        return [_clean(item, found) for item in value]
+    if isinstance(value, str) and "${" in value:
+        found[0] = True
     return value
 
 
-def _has_substitution(value: Any) -> bool:
-    if isinstance(value, str):
-        return "${" in value
-    if isinstance(value, dict):
-        return any(_has_substitution(v) for v in value.values())
-    if isinstance(value, list):
-        return any(_has_substitution(v) for v in value)
-    return False
+def prune(value: Any) -> Any:
+    """Drop None, empty maps and empty lists from mappings (the output has no empty maps)."""
+    return _clean(value, [False])
 
 
-def flux_safe(obj: Obj) -> Obj:
-    """Flux post-build substitution would blank `${...}`: opt such objects out of it."""
-    if not _has_substitution(obj):
-        return obj
-    meta = obj["metadata"]
+def clean_object(obj: Obj) -> Obj:
+    """Prune, and opt objects holding `${...}` out of Flux post-build substitution, which would blank it."""
+    found = [False]
+    cleaned: Obj = _clean(obj, found)
+    if not found[0]:
+        return cleaned
+    meta = cleaned["metadata"]
     annotations = {**meta.get("annotations", {}), FLUX_SUBSTITUTE: "disabled"}
-    return {**obj, "metadata": {**meta, "annotations": annotations}}
+    return {**cleaned, "metadata": {**meta, "annotations": annotations}}
 
 
 def duplicates(produced: Iterable[tuple[str, Obj]]) -> list[Diagnostic]:
@@ -119,6 +123,6 @@ def duplicates(produced: Iterable[tuple[str, Obj]]) -> list[Diagnostic]:
 
 
 def finalize(produced: list[tuple[str, Obj]]) -> tuple[list[Obj], list[Diagnostic]]:
-    cleaned = [(producer, flux_safe(prune(obj))) for producer, obj in produced]
+    cleaned = [(producer, clean_object(obj)) for producer, obj in produced]
     errors = duplicates(cleaned)
     return sorted((obj for _, obj in cleaned), key=sort_key), errors

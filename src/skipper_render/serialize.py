@@ -52,11 +52,18 @@ class _Emitter:
         cached = self.plain_cache.get(value)
         if cached is not None:
             return cached
+        # Every implicit YAML type that starts with a letter is in _RESERVED, so only values that
+        # start with a digit need PyYAML's resolver (timestamps, sexagesimal numbers, ...).
         plain = (
             _PLAIN.match(value) is not None
             and value.lower() not in _RESERVED
-            and _NUMBERISH.match(value) is None
-            and _RESOLVER.resolve(yaml.ScalarNode, value, (True, False)) == _STR_TAG  # type: ignore[no-untyped-call]
+            and (
+                not value[0].isdigit()
+                or (
+                    _NUMBERISH.match(value) is None
+                    and _RESOLVER.resolve(yaml.ScalarNode, value, (True, False)) == _STR_TAG  # type: ignore[no-untyped-call]
+                )
+            )
         )
         result = value if plain else _double_quoted(value)
         if len(self.plain_cache) < 100_000:

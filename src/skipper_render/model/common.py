@@ -19,7 +19,7 @@ _DURATION = re.compile(r"^(\d+(\.\d+)?(ns|us|ms|s|m|h|d))+$")
 class Strict(BaseModel):
     """Our own formats: frozen, unknown fields are errors."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True, defer_build=True)
 
 
 def is_dns_label(value: str, max_len: int = 63) -> bool:
