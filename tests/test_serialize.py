@@ -123,3 +123,8 @@ def test_keys_sorted_sequences_compact_no_wrapping() -> None:
 def test_json_is_a_v1_list() -> None:
     payload = json.loads(to_json([{"kind": "ConfigMap"}]))
     assert payload == {"apiVersion": "v1", "kind": "List", "items": [{"kind": "ConfigMap"}]}
+
+
+@pytest.mark.parametrize("key", ["A\n", "1\n", "on\n", "x:\n"])
+def test_trailing_newline_is_never_plain(key: str) -> None:
+    assert yaml.safe_load(to_yaml_document({key: key})) == {key: key}

@@ -19,8 +19,8 @@ from typing import Any
 
 import yaml
 
-_PLAIN = re.compile(r"^[A-Za-z0-9_/][A-Za-z0-9_./@+=~,;%()\-]*(?:[ :][A-Za-z0-9_./@+=~,;%()\-]+)*$")
-_NUMBERISH = re.compile(r"^[-+]?(?:0[xob]|[0-9._]+(?:[eE][-+]?[0-9]+)?$|[0-9][0-9_]*(?::[0-5]?[0-9])+)")
+_PLAIN = re.compile(r"^[A-Za-z0-9_/][A-Za-z0-9_./@+=~,;%()\-]*(?:[ :][A-Za-z0-9_./@+=~,;%()\-]+)*\Z")
+_NUMBERISH = re.compile(r"^[-+]?(?:0[xob]|[0-9._]+(?:[eE][-+]?[0-9]+)?\Z|[0-9][0-9_]*(?::[0-5]?[0-9])+)")
 _RESERVED = frozenset({"y", "n", "yes", "no", "on", "off", "true", "false", "null", "~", "nan", "inf"})
 _DQ_ESCAPE = re.compile('[\x00-\x1f\x7f-\x9f"\\\\\u2028\u2029\ufeff\ufffe\uffff]')
 _BLOCK_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\ufeff\ufffe\uffff]")
