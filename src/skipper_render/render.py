@@ -121,10 +121,24 @@ class _FleetHeader(Fleet):
     spec: Any = None
 
 
-def effective_spec(doc: Document, env_doc: Document | None) -> tuple[FleetSpec, SourceMap]:
+def effective_spec(
+    doc: Document, env_doc: Document | None, only: str | None = None
+) -> tuple[FleetSpec, SourceMap, frozenset[str]]:
+    """The validated effective spec and the names of all its capabilities.
+
+    With `only`, just that capability's entry is validated, so rendering one capability of a
+    1,000-capability fleet costs about what it costs in a 10-capability fleet.
+    """
     data, smap = apply_overlay(doc, env_doc)
+    entries = data.get("capabilities")
+    names = frozenset(str(k) for k in entries) if isinstance(entries, dict) else frozenset()
+    if only is not None and isinstance(entries, dict):
+        if only not in entries:
+            known = ", ".join(sorted(names))
+            raise ValidationError.at(smap.loc(("capabilities",)), f"unknown capability {only!r} (known: {known})")
+        data = {**data, "capabilities": {only: entries[only]}}
     try:
-        return FleetSpec.model_validate(data), smap
+        return FleetSpec.model_validate(data), smap, names
     except pydantic.ValidationError as exc:
         raise ValidationError(pydantic_errors(exc, smap)) from None
 
@@ -142,16 +156,11 @@ def _cluster(env: Environment | None, name: str | None, where: Location) -> Clus
 
 def render(request: RenderRequest) -> RenderResult:
     fleet_dir, doc, header, env_doc, env = load_inputs(request)
-    spec, smap = effective_spec(doc, env_doc)
-    if request.capability is not None and request.capability not in spec.capabilities:
-        known = ", ".join(sorted(spec.capabilities))
-        raise ValidationError.at(
-            smap.loc(("capabilities",)), f"unknown capability {request.capability!r} (known: {known})"
-        )
+    spec, smap, names = effective_spec(doc, env_doc, request.capability)
     diags = Collector()
     if env is not None and env_doc is not None:
         for pinned in sorted(env.spec.pins or {}):
-            if pinned not in spec.capabilities:
+            if pinned not in names:
                 diags.error(env_doc.loc(("spec", "pins", pinned)), f"pin for unknown capability {pinned!r}")
     cluster = _cluster(env, request.cluster, env_doc.loc(("spec", "clusters")) if env_doc else Location())
     fleet = resolve(
@@ -164,7 +173,7 @@ def render(request: RenderRequest) -> RenderResult:
         namespace=env.spec.namespace if env else None,
         cluster=cluster,
         pins=env.spec.pins if env else None,
-        only=request.capability,
+        names=names,
         strict=request.strict,
     )
     # Generators run even when resolve found errors, so one run reports every problem at once.

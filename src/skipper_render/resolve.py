@@ -2,7 +2,7 @@
 
 This is where the precedence chain ends: built-in defaults < class < fleet `defaults` <
 capability entry (overlay `merge` and `patches` are already in the effective spec) < overlay `pins`.
-Only the specs of the selected capabilities are read, so `--capability` stays cheap on big fleets.
+Only the specs of the capabilities in the (possibly narrowed) effective spec are read.
 """
 
 from __future__ import annotations
@@ -105,19 +105,28 @@ def resolve(
     namespace: str | None = None,
     cluster: Cluster | None = None,
     pins: Mapping[str, Pin] | None = None,
-    only: str | None = None,
+    names: frozenset[str] | None = None,
     strict: bool = False,
 ) -> ResolvedFleet:
     classes = effective_classes(spec)
     reader = SpecReader(fleet_dir, diags, strict)
     resolved = []
-    names = sorted(spec.capabilities)
+    known = names if names is not None else frozenset(spec.capabilities)
     pins = pins or {}
-    for cap_name in [only] if only else names:
+    for cap_name in sorted(spec.capabilities):
         target = namespace or spec.namespace
         try:
             cap = _resolve_one(
-                cap_name, spec.capabilities[cap_name], spec, classes, reader, smap, diags, target, pins.get(cap_name)
+                cap_name,
+                spec.capabilities[cap_name],
+                spec,
+                known,
+                classes,
+                reader,
+                smap,
+                diags,
+                target,
+                pins.get(cap_name),
             )
         except SkipperError as exc:  # a file problem in one capability must not hide the others'
             diags.extend(exc.diagnostics)
@@ -131,6 +140,7 @@ def _resolve_one(
     name: str,
     entry: CapabilityEntry,
     fleet: FleetSpec,
+    known_names: frozenset[str],
     classes: Mapping[str, ClassSpec],
     reader: SpecReader,
     smap: SourceMap,
@@ -146,7 +156,7 @@ def _resolve_one(
     class_name = _pick("class_", entry, defaults)
     klass = classes.get(class_name)
     for callee in _pick("calls", entry, defaults) or []:
-        if callee not in fleet.capabilities:
+        if callee not in known_names:
             diags.error(smap.loc((*path, "calls")), f"calls unknown capability {callee!r}")
     if klass is None:
         where = smap.loc((*path, "class") if "class_" in entry.model_fields_set else ("defaults", "class"))
