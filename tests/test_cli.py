@@ -101,7 +101,7 @@ def test_output_dir_is_written_atomically_and_check_detects_staleness(tmp_path: 
     (out / "shipyard-dev" / "service_ping.yaml").unlink()
     code, stdout, err = run("render", str(DEMO), "--env", "dev", "--check", str(out))
     assert (code, stdout) == (1, "")
-    assert "+++ rendered/shipyard-dev/service_ping.yaml" in err
+    assert "+++ rendered/shipyard-dev/service_ping" in err
 
 
 def test_validate_checks_every_environment(tmp_path: Path) -> None:

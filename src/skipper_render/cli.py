@@ -23,6 +23,7 @@ import click
 from skipper_render import serialize
 from skipper_render.errors import Diagnostic, SkipperError
 from skipper_render.render import RenderRequest, render, validate
+from skipper_render.resolve import Target
 
 _PATH = click.argument("path", type=click.Path(path_type=Path), default=".")
 
@@ -61,6 +62,13 @@ def main() -> None:
 @click.option("--env", "env", help="Environment to render (required when the fleet declares environments).")
 @click.option("--cluster", help="Cluster of a multi-cluster environment.")
 @click.option("--capability", help="Render one capability only (reads only its files).")
+@click.option(
+    "--part",
+    type=click.Choice(["all", "fleet", "capabilities"]),
+    default="all",
+    show_default=True,
+    help="fleet: only fleet-level objects (gateways, dashboards, classes); capabilities: the rest.",
+)
 @click.option("--target", type=click.Choice(["kubernetes", "operator"]), default="kubernetes", show_default=True)
 @click.option("-o", "--output", "fmt", type=click.Choice(["yaml", "json"]), default="yaml", show_default=True)
 @click.option("--output-dir", type=click.Path(path_type=Path), help="Write one file per object into DIR (atomically).")
@@ -73,6 +81,7 @@ def render_cmd(
     env: str | None,
     cluster: str | None,
     capability: str | None,
+    part: str,
     target: str,
     fmt: str,
     output_dir: Path | None,
@@ -89,6 +98,7 @@ def render_cmd(
         env=env,
         cluster=cluster,
         capability=capability,
+        part="fleet" if part == "fleet" else "capabilities" if part == "capabilities" else "all",
         target="operator" if target == "operator" else "kubernetes",
         strict=strict,
         api_versions=parse_api_versions(api_versions),
@@ -110,7 +120,10 @@ def _write_or_check(objects: tuple[dict[str, object], ...], output_dir: Path | N
     from skipper_render import output  # file I/O helpers load only when asked for
 
     if check_dir is not None:
-        stale = output.diff_trees(output.read_dir(check_dir), output.files(objects), str(check_dir), "rendered")
+        from skipper_render import review
+
+        changes = review.compare(review.from_dir(check_dir), review.keyed(objects), str(check_dir), "rendered")
+        stale = review.unified(changes)
         if stale:
             click.echo(stale, err=True, nl=False)
             click.echo(f"skipper: {check_dir} is stale; re-render it with --output-dir", err=True)
@@ -146,3 +159,116 @@ def schema_cmd(kind: str) -> None:
 
 if __name__ == "__main__":  # pragma: no cover
     main()
+
+
+@main.command("diff")
+@_PATH
+@click.option("--env", "env", help="Environment to render (required when the fleet declares environments).")
+@click.option("--against", help="A git ref (render the fleet as it was there) or a rendered directory.")
+@click.option("--env-b", help="Compare --env with this environment of the same tree.")
+@click.option("--cluster", help="Cluster of a multi-cluster environment.")
+@click.option("--target", type=click.Choice(["kubernetes", "operator"]), default="kubernetes", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["unified", "markdown"]), default="unified", show_default=True)
+@click.option("--exit-code", is_flag=True, help="Exit 1 when there are differences (as git diff --exit-code).")
+def diff_cmd(
+    path: Path,
+    env: str | None,
+    against: str | None,
+    env_b: str | None,
+    cluster: str | None,
+    target: str,
+    fmt: str,
+    exit_code: bool,
+) -> None:
+    """Rendered diff for review and PR comments: environments, git refs or rendered directories."""
+    from skipper_render import review
+
+    if (against is None) == (env_b is None):
+        raise click.UsageError("give exactly one of --against GIT_REF|DIR and --env-b ENV")
+    kind: Target = "operator" if target == "operator" else "kubernetes"
+
+    def rendered(fleet: Path, environment: str | None) -> tuple[dict[str, object], ...]:
+        return render(RenderRequest(fleet, environment, cluster=cluster, target=kind)).objects
+
+    try:
+        if env_b is not None:
+            old = review.keyed(rendered(path, env), drop_namespace=True)
+            new = review.keyed(rendered(path, env_b), drop_namespace=True)
+            labels = (env or "default", env_b)
+        elif against is not None and Path(against).is_dir():
+            old, new = review.from_dir(Path(against)), review.keyed(rendered(path, env))
+            labels = (against, "rendered")
+        else:
+            with review.temporary_dir() as tmp:
+                old = review.keyed(rendered(review.checkout(path, str(against), Path(tmp)), env))
+            new = review.keyed(rendered(path, env))
+            labels = (str(against), "working-tree")
+    except SkipperError as exc:
+        _fail(exc)
+    changes = review.compare(old, new, *labels)
+    title = f"skipper diff {labels[0]} -> {labels[1]}" + (f" ({env})" if env and env_b is None else "")
+    sys.stdout.write(review.markdown(changes, title) if fmt == "markdown" else review.unified(changes))
+    if exit_code and changes:
+        sys.exit(1)
+
+
+@main.group("argocd")
+def argocd_group() -> None:
+    """Argo CD: the config-management-plugin generate step and the fleet's ApplicationSet."""
+
+
+@argocd_group.command("generate")
+def argocd_generate() -> None:
+    """The CMP `generate` command: settings from ARGOCD_ENV_SKIPPER_* / PARAM_*, cwd = the app path."""
+    from skipper_render.plugins import argocd
+
+    try:
+        result = render(argocd.request_from_environ(os.environ, Path.cwd()))
+    except SkipperError as exc:
+        _fail(exc)
+    _warn(result.warnings)
+    sys.stdout.write(serialize.to_yaml(result.objects))
+
+
+@argocd_group.command("appset")
+@_PATH
+@click.option("--env", "env", help="Environment (required when the fleet declares environments).")
+@click.option("--repo", required=True, help="Git repository URL Argo CD pulls the fleet from.")
+@click.option("--revision", default="HEAD", show_default=True)
+@click.option("--app-path", default=".", show_default=True, help="The fleet's directory inside the repository.")
+@click.option("--target", type=click.Choice(["kubernetes", "operator"]), default="kubernetes", show_default=True)
+def argocd_appset(path: Path, env: str | None, repo: str, revision: str, app_path: str, target: str) -> None:
+    """An ApplicationSet: one Application per capability (and cluster) plus the fleet-level part."""
+    from skipper_render.plugins import argocd
+
+    kind: Target = "operator" if target == "operator" else "kubernetes"
+    try:
+        result = render(RenderRequest(path, env, target=kind))
+    except SkipperError as exc:
+        _fail(exc)
+    clusters: list[str | None] = [c.name for c in result.clusters] or [None]
+    appset = argocd.applicationset(result.fleet, clusters, repo, revision, app_path, target, result.fleet_level > 0)
+    sys.stdout.write(serialize.to_yaml([appset]))
+
+
+@main.command("flux")
+@_PATH
+@click.option("--env", "env", help="Environment (required when the fleet declares environments).")
+@click.option("--source", "kind", type=click.Choice(["git", "oci"]), default="git", show_default=True)
+@click.option("--url", required=True, help="Git URL, or oci:// URL of the pushed rendered artifact.")
+@click.option("--ref", default="main", show_default=True, help="Branch (git) or tag (oci).")
+@click.option("--root", default="./rendered", show_default=True, help="Where CI writes rendered/<env>[/<cluster>].")
+@click.option("--target", type=click.Choice(["kubernetes", "operator"]), default="kubernetes", show_default=True)
+def flux_cmd(path: Path, env: str | None, kind: str, url: str, ref: str, root: str, target: str) -> None:
+    """The Flux source and Kustomizations (prune, wait, dependsOn the fleet part) for one environment."""
+    from skipper_render.plugins import flux
+
+    target_kind: Target = "operator" if target == "operator" else "kubernetes"
+    try:
+        result = render(RenderRequest(path, env, target=target_kind))
+    except SkipperError as exc:
+        _fail(exc)
+    clusters: list[str | None] = [c.name for c in result.clusters] or [None]
+    objects = [flux.source(result.fleet, kind, url, ref)]
+    objects += flux.kustomizations(result.fleet, kind, clusters, root, result.fleet_level > 0)
+    sys.stdout.write(serialize.to_yaml(objects))

@@ -6,7 +6,6 @@ so a failed render leaves the previous tree untouched and stale objects never li
 
 from __future__ import annotations
 
-import difflib
 import os
 import shutil
 import tempfile
@@ -61,21 +60,3 @@ def read_dir(target: Path) -> dict[str, str]:
         for p in sorted(target.rglob("*.yaml"))
         if p.is_file()
     }
-
-
-def diff_trees(old: dict[str, str], new: dict[str, str], old_label: str, new_label: str) -> str:
-    """Unified diff of two rendered trees, file by file, in file-name order."""
-    chunks: list[str] = []
-    for name in sorted(set(old) | set(new)):
-        before, after = old.get(name, ""), new.get(name, "")
-        if before == after:
-            continue
-        chunks.extend(
-            difflib.unified_diff(
-                before.splitlines(keepends=True),
-                after.splitlines(keepends=True),
-                f"{old_label}/{name}" if name in old else "/dev/null",
-                f"{new_label}/{name}" if name in new else "/dev/null",
-            )
-        )
-    return "".join(chunks)

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pydantic
 
@@ -27,6 +27,7 @@ from skipper_render.overlay import SourceMap, apply_overlay
 from skipper_render.resolve import ResolvedFleet, Target, resolve
 
 MANIFEST = "naftiko.fleet.yaml"
+Part = Literal["all", "fleet", "capabilities"]
 DEFAULT_ENVIRONMENT = "default"  # the environment label of a fleet that declares no environments
 
 
@@ -36,6 +37,7 @@ class RenderRequest:
     env: str | None
     cluster: str | None = None
     capability: str | None = None
+    part: Part = "all"  # "fleet": only fleet-level objects (gateways, dashboards, classes); "capabilities": the rest
     target: Target = "kubernetes"
     strict: bool = False
     api_versions: frozenset[str] | None = None
@@ -48,6 +50,8 @@ class RenderResult:
     objects: tuple[Obj, ...]
     warnings: tuple[Diagnostic, ...]
     fleet: ResolvedFleet
+    fleet_level: int = 0  # how many of the objects are fleet-level (the Argo CD "fleet" part)
+    clusters: tuple[Cluster, ...] = ()  # the environment's clusters (several = multi-region)
 
 
 def locate(path: Path) -> tuple[FleetDir, str]:
@@ -178,7 +182,11 @@ def render(request: RenderRequest) -> RenderResult:
     )
     # Generators run even when resolve found errors, so one run reports every problem at once.
     ctx = Context(fleet, request.target, diags, request.api_versions)
-    produced = run_generators(ctx, fleet_level=request.capability is None)
+    produced = run_generators(
+        ctx,
+        per_capability=request.part != "fleet",
+        fleet_level=request.part != "capabilities" and not request.capability,
+    )
     objects, duplicate_errors = resources.finalize(produced)
     diags.extend(duplicate_errors)
     diags.raise_if_errors(ValidationError)
@@ -186,19 +194,21 @@ def render(request: RenderRequest) -> RenderResult:
         raise ValidationError.at(
             smap.loc(("capabilities",)), "the render produced no objects (every capability absent?)"
         )
-    return RenderResult(tuple(objects), tuple(sorted(set(diags.warnings))), fleet)
+    fleet_objects = sum(1 for producer, _ in produced if producer.endswith("(fleet)"))
+    clusters = tuple(env.spec.clusters or ()) if env else ()
+    return RenderResult(tuple(objects), tuple(sorted(set(diags.warnings))), fleet, fleet_objects, clusters)
 
 
-def run_generators(ctx: Context, fleet_level: bool) -> list[tuple[str, Obj]]:
+def run_generators(ctx: Context, per_capability: bool = True, fleet_level: bool = True) -> list[tuple[str, Obj]]:
     produced: list[tuple[str, Obj]] = []
     for family in FAMILIES:
         if ctx.target not in family.targets:
             continue
-        if family.per_capability is not None:
+        if family.per_capability is not None and per_capability:
             for cap in ctx.fleet.capabilities:
                 produced += [(f"{family.name}({cap.name})", obj) for obj in family.per_capability(cap, ctx)]
         if family.fleet is not None and fleet_level:
-            produced += [(family.name, obj) for obj in family.fleet(ctx)]
+            produced += [(f"{family.name}(fleet)", obj) for obj in family.fleet(ctx)]
     return produced
 
 

@@ -1,0 +1,1 @@
+"""Integrations: Argo CD plugin, KRM function / kustomize exec plugin, Flux objects."""

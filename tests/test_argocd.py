@@ -1,0 +1,183 @@
+"""The Argo CD CMP contract, exercised as the sidecar runs it."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from helpers import FIXTURES, ROOT, validate_object
+
+from skipper_render.plugins.argocd import request_from_environ, settings_from_environ
+
+DEMO = FIXTURES / "valid" / "demo"
+BIN = Path(sys.executable).parent
+
+
+def _argocd_env(**extra: str) -> dict[str, str]:
+    """Only what the repo-server passes: the sidecar's PATH/HOME, build env, ARGOCD_ENV_*, PARAM_*."""
+    env = {"PATH": os.environ["PATH"], "HOME": "/home/argocd"}
+    env |= {"ARGOCD_APP_NAME": "shipyard-dev", "ARGOCD_APP_NAMESPACE": "shipyard-dev", "ARGOCD_APP_REVISION": "abc1234"}
+    env |= {"KUBE_VERSION": "1.33.1"}
+    return env | extra
+
+
+def _generate(cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run(
+        [str(BIN / "skipper"), "argocd", "generate"], cwd=cwd, env=env, capture_output=True, check=False
+    )
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    """A streamed repo as the CMP sees it: the fleet lives in fleets/shipyard."""
+    shutil.copytree(DEMO, tmp_path / "repo" / "fleets" / "shipyard")
+    return tmp_path / "repo"
+
+
+def test_generate_matches_skipper_render_byte_for_byte(repo: Path) -> None:
+    app = repo / "fleets" / "shipyard"
+    env = _argocd_env(
+        ARGOCD_APP_SOURCE_PATH="fleets/shipyard", ARGOCD_ENV_SKIPPER_ENV="prod", ARGOCD_ENV_SKIPPER_CLUSTER="prod-eu"
+    )
+    generated = _generate(app, env)
+    assert generated.returncode == 0, generated.stderr
+    rendered = subprocess.run(
+        [str(BIN / "skipper"), "render", str(DEMO), "--env", "prod", "--cluster", "prod-eu"],
+        capture_output=True,
+        check=True,
+    )
+    assert generated.stdout == rendered.stdout
+
+
+def test_generate_finds_the_manifest_above_the_app_path(repo: Path) -> None:
+    sub = repo / "fleets" / "shipyard" / "capabilities"
+    env = _argocd_env(
+        ARGOCD_APP_SOURCE_PATH="fleets/shipyard/capabilities",
+        PARAM_ENVIRONMENT="dev",
+        ARGOCD_ENV_SKIPPER_ENV="prod",
+        ARGOCD_ENV_SKIPPER_CAPABILITY="ping",
+    )
+    generated = _generate(sub, env)
+    assert generated.returncode == 0, generated.stderr
+    docs = list(yaml.safe_load_all(generated.stdout))
+    assert {d["metadata"]["namespace"] for d in docs} == {"shipyard-dev"}  # the parameter won over the env var
+    assert {d["metadata"]["name"] for d in docs if d["kind"] == "Deployment"} == {"ping"}
+
+
+def test_generate_never_looks_above_the_repository(repo: Path, tmp_path: Path) -> None:
+    (tmp_path / "naftiko.fleet.yaml").write_text("not: a fleet\n")  # outside the streamed repo
+    empty = repo / "other"
+    empty.mkdir()
+    generated = _generate(empty, _argocd_env(ARGOCD_APP_SOURCE_PATH="other", ARGOCD_ENV_SKIPPER_ENV="dev"))
+    assert (generated.returncode, generated.stdout) == (1, b"")
+    assert b"no naftiko.fleet.yaml in the app path or above it in the repository" in generated.stderr
+
+
+def test_errors_are_short_exit_nonzero_and_print_nothing(repo: Path) -> None:
+    app = repo / "fleets" / "shipyard"
+    generated = _generate(app, _argocd_env(ARGOCD_APP_SOURCE_PATH="fleets/shipyard", ARGOCD_ENV_SKIPPER_ENV="qa"))
+    assert (generated.returncode, generated.stdout) == (1, b"")
+    assert generated.stderr.decode().splitlines() == [
+        "naftiko.fleet.yaml:54:3: spec.environments: unknown environment 'qa' (known: dev, prod, staging)",
+        "skipper: 1 error",
+    ]
+
+
+def test_empty_output_is_never_success(tmp_path: Path) -> None:
+    fleet = shutil.copytree(FIXTURES / "invalid" / "all-absent", tmp_path / "app")
+    generated = _generate(fleet, _argocd_env(ARGOCD_APP_SOURCE_PATH="."))
+    assert (generated.returncode, generated.stdout) == (1, b"")
+
+
+def test_kube_api_versions_gate_service_monitors(repo: Path) -> None:
+    app = repo / "fleets" / "shipyard"
+    base = _argocd_env(ARGOCD_APP_SOURCE_PATH="fleets/shipyard", ARGOCD_ENV_SKIPPER_ENV="dev")
+    served = "apps/v1,apps/v1/Deployment,monitoring.coreos.com/v1,monitoring.coreos.com/v1/ServiceMonitor,v1,v1/Pod"
+    assert b"kind: ServiceMonitor" in _generate(app, base | {"KUBE_API_VERSIONS": served}).stdout
+    assert b"kind: ServiceMonitor" not in _generate(app, base | {"KUBE_API_VERSIONS": "apps/v1,v1"}).stdout
+
+
+def test_settings_precedence_and_empty_values() -> None:
+    environ = {
+        "ARGOCD_ENV_SKIPPER_ENV": "prod",
+        "PARAM_ENVIRONMENT": "",
+        "ARGOCD_ENV_SKIPPER_CAPABILITY": "",
+        "PARAM_TARGET": "operator",
+        "ARGOCD_ENV_SKIPPER_TARGET": "kubernetes",
+    }
+    assert settings_from_environ(environ) == {"env": "prod", "target": "operator"}
+    request = request_from_environ(environ | {"ARGOCD_APP_SOURCE_PATH": "."}, DEMO)
+    assert (request.env, request.target, request.capability) == ("prod", "operator", None)
+
+
+def test_plugin_yaml_follows_the_cmp_contract() -> None:
+    plugin = yaml.safe_load((ROOT / "argocd" / "plugin.yaml").read_text())
+    assert (plugin["apiVersion"], plugin["kind"]) == ("argoproj.io/v1alpha1", "ConfigManagementPlugin")
+    assert f"{plugin['metadata']['name']}-{plugin['spec']['version']}" == "skipper-render-v1"
+    assert "discover" not in plugin["spec"]
+    command = plugin["spec"]["generate"]["command"]
+    assert shutil.which(command[0], path=str(BIN)) is not None
+    names = {p["name"] for p in plugin["spec"]["parameters"]["static"]}
+    assert names == {"environment", "cluster", "target", "capability", "part"}
+
+
+def test_sidecar_patch_applies_to_a_repo_server(tmp_path: Path) -> None:
+    """kubectl kustomize applies the patch to a stand-in repo-server (the real base needs network)."""
+    base = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "argocd-repo-server"},
+        "spec": {
+            "selector": {"matchLabels": {"app": "r"}},
+            "template": {
+                "metadata": {"labels": {"app": "r"}},
+                "spec": {"containers": [{"name": "argocd-repo-server", "image": "quay.io/argoproj/argocd"}]},
+            },
+        },
+    }
+    (tmp_path / "repo-server.yaml").write_text(yaml.safe_dump(base))
+    shutil.copy(ROOT / "argocd" / "repo-server-patch.yaml", tmp_path)
+    shutil.copy(ROOT / "argocd" / "plugin.yaml", tmp_path)
+    kustomization = yaml.safe_load((ROOT / "argocd" / "kustomization.yaml").read_text())
+    kustomization["resources"] = ["repo-server.yaml"]
+    (tmp_path / "kustomization.yaml").write_text(yaml.safe_dump(kustomization))
+    built = subprocess.run(["kubectl", "kustomize", str(tmp_path)], capture_output=True, check=True).stdout
+    docs = {d["kind"]: d for d in yaml.safe_load_all(built)}
+    assert yaml.safe_load(docs["ConfigMap"]["data"]["plugin.yaml"])["metadata"]["name"] == "skipper-render"
+    pod = docs["Deployment"]["spec"]["template"]["spec"]
+    sidecar = next(c for c in pod["containers"] if c["name"] == "skipper-render")
+    assert sidecar["securityContext"]["runAsUser"] == 999
+    assert sidecar["command"] == ["/var/run/argocd/argocd-cmp-server"]
+    mounts = {m["mountPath"]: m["name"] for m in sidecar["volumeMounts"]}
+    assert mounts["/tmp"] == "skipper-render-tmp"
+    assert {"/var/run/argocd", "/home/argocd/cmp-server/plugins"} <= set(mounts)
+    assert {"name": "skipper-render-tmp", "emptyDir": {}} in pod["volumes"]
+    for doc in docs.values():
+        validate_object(doc)
+
+
+def test_examples_and_appset_validate_against_the_argo_schemas() -> None:
+    for path in sorted((ROOT / "argocd" / "examples").glob("*.yaml")):
+        for doc in yaml.safe_load_all(path.read_text()):
+            validate_object(doc)
+    out = subprocess.run(
+        [str(BIN / "skipper"), "argocd", "appset", str(DEMO), "--env", "prod", "--repo", "https://git.example/f.git"],
+        capture_output=True,
+        check=True,
+    ).stdout
+    appset = yaml.safe_load(out)
+    validate_object(appset)
+    elements = appset["spec"]["generators"][0]["list"]["elements"]
+    assert {(e["capability"], e["cluster"]) for e in elements} == {
+        (cap, cluster)
+        for cap in ("oauth-tools", "shipyard", "teams", "telemetry")
+        for cluster in ("prod-eu", "prod-us")
+    }
+    assert appset["spec"]["template"]["spec"]["source"]["plugin"]["name"] == "skipper-render-v1"
+    ignored = {d["kind"] for d in appset["spec"]["template"]["spec"]["ignoreDifferences"]}
+    assert {"VirtualService", "HTTPRoute"} <= ignored
