@@ -24,6 +24,7 @@ from skipper_render import serialize
 from skipper_render.errors import Diagnostic, SkipperError
 from skipper_render.render import RenderRequest, render, validate
 from skipper_render.resolve import Target
+from skipper_render.resources import prune
 
 _PATH = click.argument("path", type=click.Path(path_type=Path), default=".")
 
@@ -248,7 +249,7 @@ def argocd_appset(path: Path, env: str | None, repo: str, revision: str, app_pat
         _fail(exc)
     clusters: list[str | None] = [c.name for c in result.clusters] or [None]
     appset = argocd.applicationset(result.fleet, clusters, repo, revision, app_path, target, result.fleet_level > 0)
-    sys.stdout.write(serialize.to_yaml([appset]))
+    sys.stdout.write(serialize.to_yaml([prune(appset)]))
 
 
 @main.command("flux")
@@ -271,4 +272,4 @@ def flux_cmd(path: Path, env: str | None, kind: str, url: str, ref: str, root: s
     clusters: list[str | None] = [c.name for c in result.clusters] or [None]
     objects = [flux.source(result.fleet, kind, url, ref)]
     objects += flux.kustomizations(result.fleet, kind, clusters, root, result.fleet_level > 0)
-    sys.stdout.write(serialize.to_yaml(objects))
+    sys.stdout.write(serialize.to_yaml([prune(o) for o in objects]))

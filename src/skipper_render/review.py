@@ -101,15 +101,15 @@ def checkout(fleet_path: Path, ref: str, into: Path) -> Path:
     fleet_path = fleet_path.resolve()
     start = fleet_path if fleet_path.is_dir() else fleet_path.parent
 
-    def git(*args: str) -> bytes:
-        proc = subprocess.run(["git", "-C", str(start), *args], capture_output=True, check=False)
+    def git(where: Path, *args: str) -> bytes:
+        proc = subprocess.run(["git", "-C", str(where), *args], capture_output=True, check=False)
         if proc.returncode != 0:
             message = proc.stderr.decode(errors="replace").strip().splitlines()[-1:] or ["git failed"]
             raise ValidationError.at(Location(), f"git {args[0]} {ref!r}: {message[0]}")
         return proc.stdout
 
-    top = Path(git("rev-parse", "--show-toplevel").decode().strip())
-    archive = git("archive", "--format=tar", ref)
+    top = Path(git(start, "rev-parse", "--show-toplevel").decode().strip())
+    archive = git(top, "archive", "--format=tar", ref)  # from the top: the whole tree, not a subdir
     with tarfile.open(fileobj=BytesIO(archive)) as tar:
         tar.extractall(into, filter="data")
     return into / fleet_path.relative_to(top)

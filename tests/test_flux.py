@@ -1,0 +1,74 @@
+"""Flux: objects valid against the Flux CRDs, and rendered output safe under post-build substitution."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import yaml
+from click.testing import CliRunner
+from helpers import FIXTURES, MINIMAL_SPEC, fleet_yaml, validate_object, write_tree
+
+from skipper_render.cli import main
+from skipper_render.render import RenderRequest, render
+from skipper_render.resources import FLUX_SUBSTITUTE
+
+DEMO = FIXTURES / "valid" / "demo"
+
+
+def test_flux_objects_for_git_and_oci() -> None:
+    for source, kind, url in (
+        ("git", "GitRepository", "https://github.com/example/fleet.git"),
+        ("oci", "OCIRepository", "oci://ghcr.io/example/fleet"),
+    ):
+        result = CliRunner().invoke(main, ["flux", str(DEMO), "--env", "prod", "--source", source, "--url", url])
+        assert result.exit_code == 0, result.stderr
+        docs = list(yaml.safe_load_all(result.stdout))
+        for doc in docs:
+            validate_object(doc)
+        assert docs[0]["kind"] == kind
+        kustomizations = {d["metadata"]["name"]: d["spec"] for d in docs[1:]}
+        assert set(kustomizations) == {"shipyard-prod-prod-eu", "shipyard-prod-prod-us"}
+        spec = kustomizations["shipyard-prod-prod-eu"]
+        assert (spec["prune"], spec["wait"], spec["path"]) == (True, True, "./rendered/prod/prod-eu")
+        assert spec["sourceRef"] == {"kind": kind, "name": "shipyard"}
+
+
+def test_fleet_part_gets_its_own_kustomization_and_dependency() -> None:
+    result = CliRunner().invoke(
+        main,
+        [
+            "flux",
+            str(FIXTURES / "valid" / "operator"),
+            "--env",
+            "staging",
+            "--url",
+            "https://git.example/f",
+            "--target",
+            "operator",
+        ],
+    )
+    docs = list(yaml.safe_load_all(result.stdout))
+    by_name = {d["metadata"]["name"]: d["spec"] for d in docs[1:]}
+    assert by_name["harbor-staging-fleet"]["path"] == "./rendered/staging/fleet"
+    assert by_name["harbor-staging"]["dependsOn"] == [{"name": "harbor-staging-fleet"}]
+    assert by_name["harbor-staging"]["path"] == "./rendered/staging/capabilities"
+
+
+def _flux_substitute(text: str, variables: dict[str, str]) -> str:
+    """What Flux post-build substitution does to an unannotated object (envsubst, unset -> empty)."""
+    return re.sub(r"(?<!\$)\$\{([^}]*)\}", lambda m: variables.get(m.group(1), ""), text)
+
+
+def test_objects_holding_dollar_brace_opt_out_of_substitution(tmp_path: Path) -> None:
+    spec = MINIMAL_SPEC.replace("info: {display: Hello", 'info: {display: "Costs ${PRICE}"')
+    write_tree(tmp_path, {"naftiko.fleet.yaml": fleet_yaml(), "hello.ikanos.yml": spec})
+    objects = render(RenderRequest(tmp_path, None)).objects
+    flagged = {o["kind"] for o in objects if o["metadata"].get("annotations", {}).get(FLUX_SUBSTITUTE) == "disabled"}
+    assert flagged == {"ConfigMap"}
+    for obj in objects:
+        text = yaml.safe_dump(obj)
+        if FLUX_SUBSTITUTE not in text:
+            assert _flux_substitute(text, {}) == text  # nothing for Flux to blank
+    configmap = next(o for o in objects if o["kind"] == "ConfigMap")
+    assert "Costs ${PRICE}" in configmap["data"]["capability.yaml"]
