@@ -83,7 +83,7 @@ def test_errors_are_short_exit_nonzero_and_print_nothing(repo: Path) -> None:
     generated = _generate(app, _argocd_env(ARGOCD_APP_SOURCE_PATH="fleets/shipyard", ARGOCD_ENV_SKIPPER_ENV="qa"))
     assert (generated.returncode, generated.stdout) == (1, b"")
     assert generated.stderr.decode().splitlines() == [
-        "naftiko.fleet.yaml:54:3: spec.environments: unknown environment 'qa' (known: dev, prod, staging)",
+        "naftiko.fleet.yaml:56:3: spec.environments: unknown environment 'qa' (known: dev, prod, staging)",
         "skipper: 1 error",
     ]
 
@@ -173,11 +173,12 @@ def test_examples_and_appset_validate_against_the_argo_schemas() -> None:
     appset = yaml.safe_load(out)
     validate_object(appset)
     elements = appset["spec"]["generators"][0]["list"]["elements"]
+    capabilities = ("oauth-tools", "shipyard", "teams", "telemetry", "")  # "": the fleet part (dashboard, rules)
     assert {(e["capability"], e["cluster"]) for e in elements} == {
-        (cap, cluster)
-        for cap in ("oauth-tools", "shipyard", "teams", "telemetry")
-        for cluster in ("prod-eu", "prod-us")
+        (cap, cluster) for cap in capabilities for cluster in ("prod-eu", "prod-us")
     }
+    fleet_part = [e for e in elements if e["part"] == "fleet"]
+    assert {e["wave"] for e in fleet_part} == {"-1"} and {e["wave"] for e in elements} == {"-1", "0"}
     assert appset["spec"]["template"]["spec"]["source"]["plugin"]["name"] == "skipper-render-v1"
     ignored = {d["kind"] for d in appset["spec"]["template"]["spec"]["ignoreDifferences"]}
     assert {"VirtualService", "HTTPRoute"} <= ignored

@@ -28,9 +28,15 @@ def test_flux_objects_for_git_and_oci() -> None:
             validate_object(doc)
         assert docs[0]["kind"] == kind
         kustomizations = {d["metadata"]["name"]: d["spec"] for d in docs[1:]}
-        assert set(kustomizations) == {"shipyard-prod-prod-eu", "shipyard-prod-prod-us"}
+        assert set(kustomizations) == {
+            "shipyard-prod-prod-eu",
+            "shipyard-prod-prod-us",
+            "shipyard-prod-prod-eu-fleet",
+            "shipyard-prod-prod-us-fleet",
+        }
         spec = kustomizations["shipyard-prod-prod-eu"]
-        assert (spec["prune"], spec["wait"], spec["path"]) == (True, True, "./rendered/prod/prod-eu")
+        assert (spec["prune"], spec["wait"], spec["path"]) == (True, True, "./rendered/prod/prod-eu/capabilities")
+        assert spec["dependsOn"] == [{"name": "shipyard-prod-prod-eu-fleet"}]
         assert spec["sourceRef"] == {"kind": kind, "name": "shipyard"}
 
 

@@ -61,7 +61,7 @@ def test_errors_become_results_and_exit_1(workdir: Path) -> None:
     assert out["results"] == [
         {
             "message": (
-                "naftiko.fleet.yaml:54:3: spec.environments: unknown environment 'qa' (known: dev, prod, staging)"
+                "naftiko.fleet.yaml:56:3: spec.environments: unknown environment 'qa' (known: dev, prod, staging)"
             ),
             "severity": "error",
             "file": {"path": "naftiko.fleet.yaml"},

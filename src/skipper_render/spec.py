@@ -194,6 +194,8 @@ class SpecReader:
             return None
         address = entry.get("address")
         tags = entry.get("tags")
+        traces = _dig(entry, "observability", "traces")
+        sampling = traces.get("sampling") if isinstance(traces, dict) else None
         return Expose(
             type=kind,
             namespace=namespace if isinstance(namespace, str) else None,
@@ -206,6 +208,8 @@ class SpecReader:
             where=doc.loc(path),
             tags=tuple(str(t) for t in tags) if isinstance(tags, list) else (),
             lifecycle=str(entry["lifecycle"]) if "lifecycle" in entry else None,
+            sampling=float(sampling) if isinstance(sampling, int | float) and not isinstance(sampling, bool) else None,
+            propagation=str(traces["propagation"]) if isinstance(traces, dict) and "propagation" in traces else None,
         )
 
     def consume(self, doc: Document, path: Path, entry: dict[str, Any]) -> Consume:
@@ -259,6 +263,12 @@ def _entries(data: dict[str, Any], capability: dict[str, Any], section: str) -> 
         refs = _as_list(data.get("externalRefs"))
         out += [(("externalRefs", i), _external_ref(e)) for i, e in enumerate(refs) if isinstance(e, dict)]
     return out
+
+
+def _dig(block: Any, *keys: str) -> Any:
+    for key in keys:
+        block = block.get(key) if isinstance(block, dict) else None
+    return block
 
 
 def _as_list(value: Any) -> list[Any]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from skipper_render.generators import config, ingress, monitoring, operator, scaling, workload
+from skipper_render.generators import config, ingress, monitoring, observability, operator, scaling, workload
 from skipper_render.generators.base import Context, Family, Obj
 from skipper_render.resolve import Target
 
@@ -16,6 +16,7 @@ FAMILIES: tuple[Family, ...] = (
     Family("scaling", KUBERNETES, per_capability=scaling.generate),
     Family("ingress", KUBERNETES, per_capability=ingress.generate),
     Family("monitoring", KUBERNETES, per_capability=monitoring.generate),
+    Family("observability", KUBERNETES, per_capability=observability.alert_rules, fleet=observability.fleet_objects),
     Family("operator", OPERATOR, per_capability=operator.capability, fleet=operator.classes),
 )
 

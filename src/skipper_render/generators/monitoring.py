@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from skipper_render import names
 from skipper_render.generators.base import Context, Obj
+from skipper_render.generators.observability import RELABELINGS
 from skipper_render.resolve import ResolvedCapability
 
 API_VERSION = "monitoring.coreos.com/v1"
@@ -22,7 +23,15 @@ def generate(cap: ResolvedCapability, ctx: Context) -> list[Obj]:
             "metadata": names.metadata(cap.name, cap, ctx.fleet),
             "spec": {
                 "selector": {"matchLabels": names.selector(cap)},
-                "endpoints": [{"port": "control", "path": "/metrics", "scheme": "http", "interval": "30s"}],
+                "endpoints": [
+                    {
+                        "port": "control",
+                        "path": "/metrics",
+                        "scheme": "http",
+                        "interval": "30s",
+                        "relabelings": [{**r, "action": "replace"} for r in RELABELINGS],
+                    }
+                ],
             },
         }
     ]

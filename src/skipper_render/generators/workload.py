@@ -51,6 +51,17 @@ def otel_env(cap: ResolvedCapability, ctx: Context) -> dict[str, str]:
     otlp = ctx.fleet.spec.observability.otlp
     if otlp is None:
         return {}
+    control = cap.spec.control
+    if control is not None:  # the engine applies the spec's values as overrides of OTEL_* (TelemetryBootstrap)
+        for field, ours, theirs in (
+            ("sampling", otlp.sampling, control.sampling),
+            ("propagation", otlp.propagation, control.propagation),
+        ):
+            if theirs is not None and theirs != ours:
+                ctx.diags.warn(
+                    control.where,
+                    f"the spec's observability.traces.{field} ({theirs}) overrides the fleet's ({ours}) in the engine",
+                )
     attributes = {
         "service.namespace": ctx.fleet.name,
         "deployment.environment.name": ctx.fleet.environment,

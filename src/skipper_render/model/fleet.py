@@ -182,6 +182,7 @@ class Alerts(Strict):
     availability: float | None = Field(None, gt=0, lt=100)
     window: Duration = "30d"
     outageFor: Duration = "2m"
+    runbookUrl: str = "https://github.com/naftiko/skipper-render/blob/main/docs/runbooks.md#{alert}"
 
 
 class Observability(Strict):

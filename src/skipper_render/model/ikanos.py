@@ -54,6 +54,8 @@ class Expose:
     where: Location
     tags: tuple[str, ...] = ()
     lifecycle: str | None = None
+    sampling: float | None = None  # control expose: observability.traces.sampling
+    propagation: str | None = None  # control expose: observability.traces.propagation
 
 
 @dataclass(frozen=True)
