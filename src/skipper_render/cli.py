@@ -21,7 +21,7 @@ os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
 import click
 
 from skipper_render import serialize
-from skipper_render.errors import Diagnostic, SkipperError
+from skipper_render.errors import Collector, Diagnostic, SkipperError
 from skipper_render.render import RenderRequest, render, validate
 from skipper_render.resolve import Target
 from skipper_render.resources import prune
@@ -273,3 +273,33 @@ def flux_cmd(path: Path, env: str | None, kind: str, url: str, ref: str, root: s
     objects = [flux.source(result.fleet, kind, url, ref)]
     objects += flux.kustomizations(result.fleet, kind, clusters, root, result.fleet_level > 0)
     sys.stdout.write(serialize.to_yaml([prune(o) for o in objects]))
+
+
+@main.group("gateway")
+def gateway_group() -> None:
+    """The fleet's MCP gateway."""
+
+
+@gateway_group.command("tools")
+@_PATH
+@click.option("--env", "env", help="Environment (required when the fleet declares environments).")
+@click.option("--cluster", help="Cluster of a multi-cluster environment.")
+@click.option("-o", "--output", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+def gateway_tools(path: Path, env: str | None, cluster: str | None, fmt: str) -> None:
+    """The MCP gateway's routing table: exposed tool -> capability, namespace, port."""
+    from skipper_render.generators import Context
+    from skipper_render.generators.mcp_gateway import routing_table
+
+    try:
+        result = render(RenderRequest(path, env, cluster=cluster))
+    except SkipperError as exc:
+        _fail(exc)
+    rows = routing_table(Context(result.fleet, "kubernetes", Collector()))
+    if fmt == "json":
+        sys.stdout.write(json.dumps(rows, indent=2) + "\n")
+        return
+    header = ("TOOL", "CAPABILITY", "NAMESPACE", "PORT")
+    table = [header, *((r["tool"], r["capability"], r["namespace"], str(r["port"])) for r in rows)]
+    widths = [max(len(row[i]) for row in table) for i in range(len(header))]
+    for row in table:
+        sys.stdout.write("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() + "\n")

@@ -176,6 +176,7 @@ def render(request: RenderRequest) -> RenderResult:
         diags,
         namespace=env.spec.namespace if env else None,
         cluster=cluster,
+        clusters=tuple(env.spec.clusters or ()) if env else (),
         pins=env.spec.pins if env else None,
         names=names,
         strict=request.strict,

@@ -71,6 +71,11 @@ class ResolvedFleet:
     spec: FleetSpec
     classes: Mapping[str, ClassSpec]
     capabilities: tuple[ResolvedCapability, ...]
+    clusters: tuple[Cluster, ...] = ()  # every cluster of the environment (several = multi-region)
+
+    @property
+    def standbys(self) -> tuple[Cluster, ...]:
+        return tuple(c for c in self.clusters if c.role == "standby")
 
 
 def effective_classes(spec: FleetSpec) -> dict[str, ClassSpec]:
@@ -104,6 +109,7 @@ def resolve(
     *,
     namespace: str | None = None,
     cluster: Cluster | None = None,
+    clusters: tuple[Cluster, ...] = (),
     pins: Mapping[str, Pin] | None = None,
     names: frozenset[str] | None = None,
     strict: bool = False,
@@ -133,7 +139,9 @@ def resolve(
             continue
         if cap is not None:
             resolved.append(cap)
-    return ResolvedFleet(name, environment, cluster, namespace or spec.namespace, spec, classes, tuple(resolved))
+    return ResolvedFleet(
+        name, environment, cluster, namespace or spec.namespace, spec, classes, tuple(resolved), clusters
+    )
 
 
 def _resolve_one(

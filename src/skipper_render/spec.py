@@ -9,6 +9,7 @@ second control expose, a missing import file, an import name that cannot name a 
 from __future__ import annotations
 
 import posixpath
+import re
 from collections.abc import Iterable
 from typing import Any, Literal
 
@@ -205,6 +206,7 @@ class SpecReader:
             tools=_names(entry.get("tools")),
             resource_paths=_resource_paths(entry.get("resources")),
             auth=_auth_type(entry.get("authentication")),
+            token_ref=_token_ref(entry.get("authentication")),
             where=doc.loc(path),
             tags=tuple(str(t) for t in tags) if isinstance(tags, list) else (),
             lifecycle=str(entry["lifecycle"]) if "lifecycle" in entry else None,
@@ -287,6 +289,12 @@ def _names(block: Any) -> tuple[str, ...]:
 def _resource_paths(block: Any) -> tuple[str, ...]:
     items = block.values() if isinstance(block, dict) else block if isinstance(block, list) else []
     return tuple(str(item["path"]) for item in items if isinstance(item, dict) and isinstance(item.get("path"), str))
+
+
+def _token_ref(block: Any) -> str | None:
+    token = block.get("token") if isinstance(block, dict) else None
+    match = re.match(r"^\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}$", token) if isinstance(token, str) else None
+    return match.group(1) if match else None
 
 
 def _auth_type(block: Any) -> str | None:

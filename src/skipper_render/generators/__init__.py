@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
-from skipper_render.generators import config, ingress, monitoring, observability, operator, scaling, workload
+from skipper_render.generators import (
+    config,
+    ingress,
+    mcp_gateway,
+    mesh,
+    monitoring,
+    observability,
+    operator,
+    rest_gateway,
+    scaling,
+    workload,
+)
 from skipper_render.generators.base import Context, Family, Obj
 from skipper_render.resolve import Target
 
@@ -15,8 +26,11 @@ FAMILIES: tuple[Family, ...] = (
     Family("workload", KUBERNETES, per_capability=workload.generate),
     Family("scaling", KUBERNETES, per_capability=scaling.generate),
     Family("ingress", KUBERNETES, per_capability=ingress.generate),
+    Family("mesh", KUBERNETES, per_capability=mesh.generate),
     Family("monitoring", KUBERNETES, per_capability=monitoring.generate),
     Family("observability", KUBERNETES, per_capability=observability.alert_rules, fleet=observability.fleet_objects),
+    Family("mcp-gateway", BOTH, fleet=mcp_gateway.generate),
+    Family("rest-gateway", BOTH, fleet=rest_gateway.generate),
     Family("operator", OPERATOR, per_capability=operator.capability, fleet=operator.classes),
 )
 

@@ -6,7 +6,7 @@ import re
 from typing import Any
 
 from skipper_render import names
-from skipper_render.generators import binds
+from skipper_render.generators import binds, mesh
 from skipper_render.generators.base import Context, Obj
 from skipper_render.generators.config import import_mounts
 from skipper_render.model.klass import Resilience
@@ -161,6 +161,7 @@ def pod_spec(cap: ResolvedCapability, ctx: Context) -> dict[str, Any]:
         **_probes(cap),
     }
     return {
+        "serviceAccountName": cap.name,
         "automountServiceAccountToken": False,
         "enableServiceLinks": False,
         "securityContext": _POD_SECURITY,
@@ -170,6 +171,8 @@ def pod_spec(cap: ResolvedCapability, ctx: Context) -> dict[str, Any]:
 
 
 def deployment(cap: ResolvedCapability, ctx: Context) -> Obj:
+    mesh_labels, mesh_annotations = mesh.pod_metadata(ctx)
+    annotations = pod_annotations(cap) | mesh_annotations
     strategy: dict[str, Any] = {"type": "RollingUpdate"}
     rolling = {
         k: getattr(cap.rollout, k) for k in ("maxSurge", "maxUnavailable") if getattr(cap.rollout, k) is not None
@@ -185,7 +188,7 @@ def deployment(cap: ResolvedCapability, ctx: Context) -> Obj:
             "selector": {"matchLabels": names.selector(cap)},
             "strategy": strategy,
             "template": {
-                "metadata": {"labels": names.labels(cap, ctx.fleet), "annotations": pod_annotations(cap)},
+                "metadata": {"labels": names.labels(cap, ctx.fleet) | mesh_labels, "annotations": annotations},
                 "spec": pod_spec(cap, ctx),
             },
         },
@@ -223,4 +226,10 @@ def generate(cap: ResolvedCapability, ctx: Context) -> list[Obj]:
     svc = service(cap, ctx)
     if svc is None:
         ctx.diags.warn(cap.where, "no expose listens on a port (stdio only): no Service is rendered")
-    return [deployment(cap, ctx), *([svc] if svc else [])]
+    account = {
+        "apiVersion": "v1",
+        "kind": "ServiceAccount",
+        "metadata": names.metadata(cap.name, cap, ctx.fleet),
+        "automountServiceAccountToken": False,
+    }
+    return [account, deployment(cap, ctx), *([svc] if svc else [])]

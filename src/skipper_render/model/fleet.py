@@ -140,12 +140,15 @@ class Ingress(Strict):
     className: str | None = None
     host: str | None = None
     tls: Tls | None = None
+    controllerNamespace: str | None = None  # where the ingress controller runs (mesh authorization)
 
 
 class McpGateway(Strict):
     enabled: bool = False
     host: str | None = None
     path: str = "/mcp"
+    image: str = "cr.agentgateway.dev/agentgateway:v1.4.1"
+    replicas: int = Field(2, ge=1)
 
 
 class RestGateway(Strict):

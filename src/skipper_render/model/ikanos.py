@@ -54,6 +54,7 @@ class Expose:
     where: Location
     tags: tuple[str, ...] = ()
     lifecycle: str | None = None
+    token_ref: str | None = None  # bearer auth: the bind variable in `token: "{{VAR}}"`
     sampling: float | None = None  # control expose: observability.traces.sampling
     propagation: str | None = None  # control expose: observability.traces.propagation
 

@@ -1,0 +1,210 @@
+"""Service mesh integration, selected by `routing.mesh` (istio | linkerd | consul).
+
+From the class's resilience: retries (retry.maxAttempts - 1 re-tries, Resilience4j counts the first
+call), connection limits (bulkhead) and ejection (circuit breaker). Authorization allows only the
+declared callers (`calls:` and consumes whose baseUri is another capability's Service), the fleet
+gateways, the ingress for public exposes, and anyone on the `control` port (probes, Prometheus).
+Workload identity is the per-capability ServiceAccount `{cap}`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlparse
+
+from skipper_render import names
+from skipper_render.generators.base import Context, Obj
+from skipper_render.resolve import ResolvedCapability, ResolvedFleet
+
+ISTIO_NET = "networking.istio.io/v1"
+ISTIO_SEC = "security.istio.io/v1"
+LINKERD = "policy.linkerd.io/v1beta3"
+CONSUL = "consul.hashicorp.com/v1alpha1"
+RETRY_ON = "5xx,reset,connect-failure,retriable-status-codes"
+
+
+def callers(fleet: ResolvedFleet) -> dict[str, set[str]]:
+    """capability -> the capabilities that call it (`calls:` or a consumes baseUri at its Service)."""
+    out: dict[str, set[str]] = {cap.name: set() for cap in fleet.capabilities}
+    for cap in fleet.capabilities:
+        for callee in cap.calls:
+            out.setdefault(callee, set()).add(cap.name)
+        for consume in cap.spec.consumes:
+            host = urlparse(consume.base_uri or "").hostname or ""
+            parts = host.split(".")
+            if parts[0] in out and parts[0] != cap.name and (len(parts) == 1 or parts[1] == cap.namespace):
+                out[parts[0]].add(cap.name)
+    return out
+
+
+def gateway_accounts(ctx: Context) -> list[str]:
+    routing = ctx.fleet.spec.routing
+    return [f"{ctx.fleet.name}-mcp-gateway"] if routing.mcpGateway and routing.mcpGateway.enabled else []
+
+
+def pod_metadata(ctx: Context) -> tuple[dict[str, str], dict[str, str]]:
+    """(labels, annotations) a meshed pod template needs."""
+    mesh = ctx.fleet.spec.routing.mesh
+    if mesh == "istio":
+        return {"sidecar.istio.io/inject": "true"}, {}
+    if mesh == "linkerd":
+        return {}, {"linkerd.io/inject": "enabled"}
+    if mesh == "consul":
+        return {}, {"consul.hashicorp.com/connect-inject": "true", "consul.hashicorp.com/transparent-proxy": "true"}
+    return {}, {}
+
+
+def _host(cap: ResolvedCapability) -> str:
+    return f"{cap.name}.{cap.namespace}.svc.cluster.local"
+
+
+def _principal(namespace: str, account: str) -> str:
+    return f"cluster.local/ns/{namespace}/sa/{account}"
+
+
+def _retries(cap: ResolvedCapability) -> int:
+    retry = cap.klass.resilience.retry if cap.klass.resilience else None
+    return max((retry.maxAttempts or 1) - 1, 0) if retry else 0
+
+
+def istio(cap: ResolvedCapability, ctx: Context, allowed: set[str]) -> list[Obj]:
+    resilience = cap.klass.resilience
+    meta = names.metadata(cap.name, cap, ctx.fleet)
+    policy: dict[str, Any] = {"tls": {"mode": "ISTIO_MUTUAL"}}
+    if resilience and resilience.bulkhead and resilience.bulkhead.maxConcurrentCalls:
+        limit = resilience.bulkhead.maxConcurrentCalls
+        policy["connectionPool"] = {"http": {"http2MaxRequests": limit, "http1MaxPendingRequests": limit}}
+    breaker = resilience.circuitBreaker if resilience else None
+    if breaker is not None:
+        errors = max(1, round((breaker.slidingWindowSize or 10) * (breaker.failureRateThreshold or 50) / 100))
+        policy["outlierDetection"] = {
+            "consecutive5xxErrors": errors,
+            "interval": "10s",
+            "baseEjectionTime": breaker.waitDurationInOpenState or "30s",
+            "maxEjectionPercent": 100,
+        }
+    regions = _failover(ctx)
+    if regions:
+        policy["loadBalancer"] = {"localityLbSetting": {"enabled": True, "failover": regions}}
+    route: dict[str, Any] = {"route": [{"destination": {"host": _host(cap)}}]}
+    if _retries(cap):
+        route["retries"] = {"attempts": _retries(cap), "perTryTimeout": "10s", "retryOn": RETRY_ON}
+    selector = {"matchLabels": names.selector(cap)}
+    control = names.control_port(cap)
+    peer: dict[str, Any] = {"selector": selector, "mtls": {"mode": "STRICT"}}
+    rules: list[dict[str, Any]] = []
+    if allowed:
+        principals = sorted(_principal(cap.namespace, a) for a in allowed)
+        rules.append({"from": [{"source": {"principals": principals}}]})
+    public = [p for p in names.ports(cap) if p.expose.type != "control" and cap.is_public(p.expose.namespace)]
+    ingress = ctx.fleet.spec.routing.ingress
+    if public and ingress is not None:
+        namespace = ingress.controllerNamespace or (ingress.gateway.namespace if ingress.gateway else None)
+        rules.append(
+            {
+                "from": [{"source": {"namespaces": [namespace or cap.namespace]}}],
+                "to": [{"operation": {"ports": sorted(str(p.number) for p in public)}}],
+            }
+        )
+    if control is not None:  # probes and Prometheus scrape the control port without mesh identity
+        peer["portLevelMtls"] = {str(control.number): {"mode": "PERMISSIVE"}}
+        rules.append({"to": [{"operation": {"ports": [str(control.number)]}}]})
+    return [
+        {
+            "apiVersion": ISTIO_NET,
+            "kind": "DestinationRule",
+            "metadata": meta,
+            "spec": {"host": _host(cap), "trafficPolicy": policy},
+        },
+        {
+            "apiVersion": ISTIO_NET,
+            "kind": "VirtualService",
+            "metadata": meta,
+            "spec": {"hosts": [_host(cap)], "http": [route]},
+        },
+        {"apiVersion": ISTIO_SEC, "kind": "PeerAuthentication", "metadata": meta, "spec": peer},
+        {
+            "apiVersion": ISTIO_SEC,
+            "kind": "AuthorizationPolicy",
+            "metadata": meta,
+            "spec": {"selector": selector, "action": "ALLOW", "rules": rules},  # no rules: deny all
+        },
+    ]
+
+
+def _failover(ctx: Context) -> list[dict[str, str]]:
+    """Istio locality failover from the environment's primary regions to its standby regions."""
+    primaries = [c.region for c in ctx.fleet.clusters if c.role == "primary" and c.region]
+    standbys = [c.region for c in ctx.fleet.standbys if c.region]
+    return [{"from": p, "to": s} for p in primaries for s in standbys if p != s]
+
+
+def linkerd(cap: ResolvedCapability, ctx: Context) -> list[Obj]:
+    objects: list[Obj] = []
+    for port in names.ports(cap):
+        meta = names.metadata(f"{cap.name}-{port.name}", cap, ctx.fleet)
+        spec = {"podSelector": {"matchLabels": names.selector(cap)}, "port": port.name, "proxyProtocol": "HTTP/1"}
+        objects.append({"apiVersion": LINKERD, "kind": "Server", "metadata": meta, "spec": spec})
+    annotations = {"timeout.linkerd.io/request": "30s"}
+    if _retries(cap):
+        annotations |= {"retry.linkerd.io/http": "5xx", "retry.linkerd.io/limit": str(_retries(cap))}
+    ports = [p for p in names.ports(cap) if p.expose.type != "control"]
+    if ports:
+        parents = [{"group": "core", "kind": "Service", "name": cap.name, "port": p.number} for p in ports]
+        objects.append(
+            {
+                "apiVersion": LINKERD,
+                "kind": "HTTPRoute",
+                # not `{cap}`: `kubectl get httproute {cap}` would be ambiguous beside a Gateway API route
+                "metadata": names.metadata(f"{cap.name}-mesh", cap, ctx.fleet, annotations),
+                "spec": {
+                    "parentRefs": parents,
+                    "rules": [{"backendRefs": [{"name": cap.name, "port": p.number} for p in ports[:1]]}],
+                },
+            }
+        )
+    return objects
+
+
+def consul(cap: ResolvedCapability, ctx: Context, allowed: set[str]) -> list[Obj]:
+    meta = names.metadata(cap.name, cap, ctx.fleet)
+    destination: dict[str, Any] = {"service": cap.name}
+    if _retries(cap):
+        destination |= {
+            "numRetries": _retries(cap),
+            "retryOnConnectFailure": True,
+            "retryOnStatusCodes": [500, 502, 503, 504],
+        }
+    resolver: dict[str, Any] = {"connectTimeout": "5s"}
+    standby = [c.region for c in ctx.fleet.standbys if c.region]
+    if standby:
+        resolver["failover"] = {"*": {"datacenters": standby}}
+    sources = [{"name": name, "action": "allow"} for name in sorted(allowed)] + [{"name": "*", "action": "deny"}]
+    return [
+        {"apiVersion": CONSUL, "kind": "ServiceDefaults", "metadata": meta, "spec": {"protocol": "http"}},
+        {
+            "apiVersion": CONSUL,
+            "kind": "ServiceRouter",
+            "metadata": meta,
+            "spec": {"routes": [{"match": {"http": {"pathPrefix": "/"}}, "destination": destination}]},
+        },
+        {"apiVersion": CONSUL, "kind": "ServiceResolver", "metadata": meta, "spec": resolver},
+        {
+            "apiVersion": CONSUL,
+            "kind": "ServiceIntentions",
+            "metadata": meta,
+            "spec": {"destination": {"name": cap.name}, "sources": sources},
+        },
+    ]
+
+
+def generate(cap: ResolvedCapability, ctx: Context) -> list[Obj]:
+    mesh = ctx.fleet.spec.routing.mesh
+    allowed = callers(ctx.fleet).get(cap.name, set()) | set(gateway_accounts(ctx))
+    if mesh == "istio":
+        return istio(cap, ctx, allowed)
+    if mesh == "linkerd":
+        return linkerd(cap, ctx)
+    if mesh == "consul":
+        return consul(cap, ctx, allowed)
+    return []

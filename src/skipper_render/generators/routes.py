@@ -1,0 +1,95 @@
+"""North-south routes shared by public exposes and the fleet gateways: HTTPRoute or Ingress.
+
+`routing.ingress.api` picks Gateway API (`parentRefs` from `routing.ingress.gateway`) or
+networking.k8s.io Ingress (`className`, TLS from a Secret or a cert-manager issuer annotation).
+A rule may rewrite its path prefix to `/` (REST gateway): a URLRewrite filter on an HTTPRoute, the
+ingress-nginx regex rewrite on an Ingress.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from skipper_render.errors import Location
+from skipper_render.generators.base import Context, Obj
+
+
+@dataclass(frozen=True)
+class Rule:
+    path: str
+    service: str
+    port_name: str
+    port: int
+    rewrite: bool = False  # strip `path` before forwarding
+
+
+def httproute(
+    ctx: Context, metadata: dict[str, Any], host: str | None, rules: list[Rule], where: Location
+) -> Obj | None:
+    cfg = ctx.fleet.spec.routing.ingress
+    if cfg is None or cfg.gateway is None:
+        ctx.diags.error(where, "routes with routing.ingress.api 'gateway' need routing.ingress.gateway")
+        return None
+    parent = {"group": "gateway.networking.k8s.io", "kind": "Gateway", **cfg.gateway.model_dump()}
+    out = []
+    for rule in rules:
+        item: dict[str, Any] = {
+            "matches": [{"path": {"type": "PathPrefix", "value": rule.path}}],
+            "backendRefs": [{"name": rule.service, "port": rule.port}],
+        }
+        if rule.rewrite:
+            rewrite = {"path": {"type": "ReplacePrefixMatch", "replacePrefixMatch": "/"}}
+            item["filters"] = [{"type": "URLRewrite", "urlRewrite": rewrite}]
+        out.append(item)
+    return {
+        "apiVersion": "gateway.networking.k8s.io/v1",
+        "kind": "HTTPRoute",
+        "metadata": metadata,
+        "spec": {"parentRefs": [parent], "hostnames": [host] if host else None, "rules": out},
+    }
+
+
+def ingress(ctx: Context, metadata: dict[str, Any], host: str | None, rules: list[Rule]) -> Obj:
+    cfg = ctx.fleet.spec.routing.ingress
+    annotations: dict[str, str] = dict(metadata.get("annotations") or {})
+    tls = None
+    if cfg is not None and cfg.tls is not None:
+        issuer = cfg.tls.issuer
+        if issuer is not None:
+            key = "cert-manager.io/cluster-issuer" if issuer.kind == "ClusterIssuer" else "cert-manager.io/issuer"
+            annotations[key] = issuer.name
+        tls = [{"hosts": [host] if host else None, "secretName": cfg.tls.secretName or f"{metadata['name']}-tls"}]
+    rewrite = any(r.rewrite for r in rules)
+    if rewrite:  # ingress-nginx: capture what follows the prefix and forward only that
+        annotations |= {
+            "nginx.ingress.kubernetes.io/use-regex": "true",
+            "nginx.ingress.kubernetes.io/rewrite-target": "/$2",
+        }
+    paths = [
+        {
+            "path": f"{r.path.rstrip('/')}(/|$)(.*)" if rewrite else r.path,
+            "pathType": "ImplementationSpecific" if rewrite else "Prefix",
+            "backend": {"service": {"name": r.service, "port": {"name": r.port_name}}},
+        }
+        for r in rules
+    ]
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "Ingress",
+        "metadata": {**metadata, "annotations": annotations or None},
+        "spec": {
+            "ingressClassName": cfg.className if cfg else None,
+            "tls": tls,
+            "rules": [{"host": host, "http": {"paths": paths}}],
+        },
+    }
+
+
+def route(ctx: Context, metadata: dict[str, Any], host: str | None, rules: list[Rule], where: Location) -> list[Obj]:
+    """The route for `rules`, or nothing when the fleet configures no `routing.ingress`."""
+    cfg = ctx.fleet.spec.routing.ingress
+    if cfg is None or not rules:
+        return []
+    obj = httproute(ctx, metadata, host, rules, where) if cfg.api == "gateway" else ingress(ctx, metadata, host, rules)
+    return [obj] if obj else []

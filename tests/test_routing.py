@@ -1,0 +1,191 @@
+"""Routing: the agentgateway MCP gateway, the REST gateway, and the Istio / Linkerd / Consul meshes."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+import yaml
+from click.testing import CliRunner
+from helpers import FIXTURES, SCHEMAS
+
+from skipper_render.cli import main
+from skipper_render.errors import ValidationError
+from skipper_render.render import RenderRequest, render
+
+ISTIO = FIXTURES / "valid" / "routing-istio"
+
+
+def _objects(fleet: Path, env: str) -> list[dict[str, Any]]:
+    return list(render(RenderRequest(fleet, env)).objects)
+
+
+def _get(objects: list[dict[str, Any]], kind: str, name: str) -> dict[str, Any]:
+    return next(o for o in objects if o["kind"] == kind and o["metadata"]["name"] == name)
+
+
+def _gateway_config(objects: list[dict[str, Any]]) -> dict[str, Any]:
+    config: dict[str, Any] = yaml.safe_load(_get(objects, "ConfigMap", "harbor-mcp-gateway")["data"]["config.yaml"])
+    return config
+
+
+@pytest.mark.parametrize("mesh", ["istio", "linkerd", "consul"])
+@pytest.mark.parametrize("env", ["dev", "prod"])
+def test_agentgateway_config_validates_against_its_schema(mesh: str, env: str) -> None:
+    schema = json.loads((SCHEMAS / "agentgateway" / "config_v1.4.1.json").read_text())
+    config = _gateway_config(_objects(FIXTURES / "valid" / f"routing-{mesh}", env))
+    errors = list(jsonschema.Draft202012Validator(schema).iter_errors(config))
+    assert errors == []
+
+
+def test_gateway_targets_allow_list_and_failure_isolation() -> None:
+    objects = _objects(ISTIO, "prod")
+    backend = _gateway_config(objects)["binds"][0]["listeners"][0]["routes"][0]["backends"][0]["mcp"]
+    assert (backend["prefixMode"], backend["failureMode"]) == ("always", "failOpen")
+    hosts = {t["name"]: t["mcp"]["host"] for t in backend["targets"]}
+    assert hosts["shipyard-tools"] == "http://shipyard.harbor-prod.svc.cluster.local:3001/mcp"
+    rules = _gateway_config(objects)["binds"][0]["listeners"][0]["routes"][0]["policies"]["mcpAuthorization"]["rules"]
+    spec = yaml.safe_load((ISTIO / "capabilities" / "shipyard" / "shipyard.ikanos.yml").read_text())
+    declared = next(e for e in spec["capability"]["exposes"] if e["type"] == "mcp")["tools"]
+    shipyard_rules = [r for r in rules if '"shipyard-tools"' in r]
+    assert shipyard_rules == [
+        f'mcp.tool.target == "shipyard-tools" && mcp.tool.name == "{t}"' for t in sorted(declared)
+    ]
+    deployment = _get(objects, "Deployment", "harbor-mcp-gateway")
+    pod = deployment["spec"]["template"]
+    assert pod["metadata"]["annotations"]["checksum/config"]
+    container = pod["spec"]["containers"][0]
+    assert container["image"] == "cr.agentgateway.dev/agentgateway:v1.4.1"
+    assert container["readinessProbe"]["httpGet"] == {"path": "/healthz/ready", "port": "readiness"}
+    assert {p["containerPort"] for p in container["ports"]} == {3000, 15020, 15021}
+    route = _get(objects, "HTTPRoute", "harbor-mcp-gateway")
+    assert route["spec"]["hostnames"] == ["mcp.harbor.example.com"]
+
+
+def test_gateway_tools_prints_the_routing_table() -> None:
+    result = CliRunner().invoke(main, ["gateway", "tools", str(ISTIO), "--env", "dev", "-o", "json"])
+    rows = json.loads(result.stdout)
+    assert {
+        "tool": "shipyard-tools_get-ship",
+        "capability": "shipyard",
+        "namespace": "shipyard-tools",
+        "port": 3001,
+    } in rows
+    assert len({r["tool"] for r in rows}) == len(rows)
+
+
+def _copy(tmp_path: Path) -> Path:
+    return shutil.copytree(ISTIO, tmp_path / "fleet")
+
+
+def test_mcp_namespace_used_twice_names_both(tmp_path: Path) -> None:
+    fleet = _copy(tmp_path)
+    shutil.copy(FIXTURES / "valid" / "demo" / "capabilities" / "oauth-tools" / "capability.yml", fleet / "oauth.yml")
+    manifest = fleet / "naftiko.fleet.yaml"
+    manifest.write_text(
+        manifest.read_text().replace("  environments:", "    oauth: {spec: oauth.yml}\n  environments:")
+    )
+    with pytest.raises(ValidationError) as err:
+        render(RenderRequest(fleet, "prod"))
+    messages = [d.message for d in err.value.diagnostics]
+    assert any("MCP namespace 'shipyard-tools' of 'shipyard' is also used by 'oauth'" in m for m in messages), messages
+
+
+def test_mcp_expose_on_localhost_is_an_error_and_stdio_is_skipped(tmp_path: Path) -> None:
+    fleet = _copy(tmp_path)
+    spec = fleet / "capabilities" / "ping" / "ping.ikanos.yml"
+    text = spec.read_text().replace(
+        "capability:\n  exposes:\n",
+        "capability:\n  exposes:\n  - {type: mcp, port: 3009, namespace: ping-tools, tools: {ping: {description: p}}}\n"
+        "  - {type: mcp, transport: stdio, namespace: ping-stdio, tools: {pong: {description: p}}}\n",
+    )
+    spec.write_text(text)
+    with pytest.raises(ValidationError) as err:
+        render(RenderRequest(fleet, "prod"))
+    assert any("cannot reach an expose bound to localhost" in d.message for d in err.value.diagnostics)
+    spec.write_text(text.replace("{type: mcp, port: 3009,", '{type: mcp, address: "0.0.0.0", port: 3009,'))
+    result = render(RenderRequest(fleet, "prod"))
+    assert any("stdio MCP expose cannot be routed" in w.message for w in result.warnings)
+    assert (
+        "ping-stdio"
+        not in _gateway_config(list(result.objects))["binds"][0]["listeners"][0]["routes"][0]["policies"][
+            "mcpAuthorization"
+        ]["rules"][0]
+    )
+
+
+def test_rest_gateway_rewrites_each_prefix_to_the_expose() -> None:
+    route = _get(_objects(ISTIO, "prod"), "HTTPRoute", "harbor-rest-gateway")
+    rules = {r["matches"][0]["path"]["value"]: r for r in route["spec"]["rules"]}
+    assert set(rules) == {"/ping", "/shipyard", "/teams"}
+    assert rules["/ping"]["backendRefs"] == [{"name": "ping", "port": 9610}]
+    assert rules["/ping"]["filters"] == [
+        {"type": "URLRewrite", "urlRewrite": {"path": {"type": "ReplacePrefixMatch", "replacePrefixMatch": "/"}}}
+    ]
+    ingress = _get(_objects(ISTIO, "dev"), "Ingress", "harbor-rest-gateway")
+    assert ingress["metadata"]["annotations"]["nginx.ingress.kubernetes.io/rewrite-target"] == "/$2"
+    assert ingress["spec"]["rules"][0]["http"]["paths"][0]["path"] == "/ping(/|$)(.*)"
+
+
+def test_conflicting_rest_prefixes_are_errors(tmp_path: Path) -> None:
+    fleet = _copy(tmp_path)
+    manifest = fleet / "naftiko.fleet.yaml"
+    manifest.write_text(manifest.read_text().replace('pathPrefix: "/{capability}"', 'pathPrefix: "/api"'))
+    with pytest.raises(ValidationError) as err:
+        render(RenderRequest(fleet, "prod"))
+    assert any(
+        "REST gateway prefix /api of 'shipyard' is also claimed by 'ping'" in d.message for d in err.value.diagnostics
+    )
+
+
+def test_istio_policies() -> None:
+    objects = _objects(ISTIO, "prod")
+    policy = _get(objects, "AuthorizationPolicy", "teams")["spec"]
+    principals = policy["rules"][0]["from"][0]["source"]["principals"]
+    assert principals == [
+        "cluster.local/ns/harbor-prod/sa/harbor-mcp-gateway",
+        "cluster.local/ns/harbor-prod/sa/shipyard",
+    ]
+    assert _get(objects, "PeerAuthentication", "teams")["spec"]["mtls"] == {"mode": "STRICT"}
+    shipyard = _get(objects, "AuthorizationPolicy", "shipyard")["spec"]["rules"]
+    assert {
+        "from": [{"source": {"namespaces": ["gateway-system"]}}],
+        "to": [{"operation": {"ports": ["3001"]}}],
+    } in shipyard
+    route = _get(objects, "VirtualService", "shipyard")["spec"]["http"][0]
+    assert route["retries"]["attempts"] == 4  # premium: maxAttempts 5 = 1 call + 4 retries
+    rule = _get(objects, "DestinationRule", "shipyard")["spec"]["trafficPolicy"]
+    assert rule["connectionPool"]["http"]["http2MaxRequests"] == 100
+    assert rule["loadBalancer"]["localityLbSetting"]["failover"] == [{"from": "eu-west-1", "to": "us-east-1"}]
+    deployment = _get(objects, "Deployment", "ping")
+    assert deployment["spec"]["template"]["metadata"]["labels"]["sidecar.istio.io/inject"] == "true"
+    assert deployment["spec"]["template"]["spec"]["serviceAccountName"] == "ping"
+
+
+def test_linkerd_policies() -> None:
+    objects = _objects(FIXTURES / "valid" / "routing-linkerd", "prod")
+    deployment = _get(objects, "Deployment", "teams")
+    assert deployment["spec"]["template"]["metadata"]["annotations"]["linkerd.io/inject"] == "enabled"
+    servers = {o["metadata"]["name"] for o in objects if o["kind"] == "Server"}
+    assert {"ping-control", "ping-rest", "ping-skill"} <= servers
+    route = _get(objects, "HTTPRoute", "shipyard-mesh")
+    assert route["apiVersion"] == "policy.linkerd.io/v1beta3"
+    assert route["metadata"]["annotations"]["retry.linkerd.io/limit"] == "4"
+
+
+def test_consul_policies() -> None:
+    objects = _objects(FIXTURES / "valid" / "routing-consul", "prod")
+    intentions = _get(objects, "ServiceIntentions", "shipyard")["spec"]["sources"]
+    assert intentions == [
+        {"name": "harbor-mcp-gateway", "action": "allow"},
+        {"name": "ping", "action": "allow"},
+        {"name": "*", "action": "deny"},
+    ]
+    assert _get(objects, "ServiceDefaults", "ping")["spec"] == {"protocol": "http"}
+    assert _get(objects, "ServiceResolver", "ping")["spec"]["failover"] == {"*": {"datacenters": ["us-east-1"]}}
+    annotations = _get(objects, "Deployment", "ping")["spec"]["template"]["metadata"]["annotations"]
+    assert annotations["consul.hashicorp.com/connect-inject"] == "true"
