@@ -97,19 +97,21 @@ def _plugin_home(tmp_path: Path) -> Path:
     return home
 
 
-@pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl is not installed")
-def test_real_kubectl_kustomize_runs_the_exec_plugin(workdir: Path) -> None:
+def _kubectl_kustomize(workdir: Path, spec: str) -> subprocess.CompletedProcess[bytes]:
+    """`kubectl kustomize --enable-alpha-plugins` on an app whose only generator is a RenderConfig."""
     app = workdir / "app"
     app.mkdir()
     (app / "kustomization.yaml").write_text("generators:\n  - render.yaml\n")
-    (app / "render.yaml").write_text(
-        "apiVersion: fleet.naftiko.io/v1alpha1\nkind: RenderConfig\nmetadata: {name: shipyard}\n"
-        "spec: {path: ../fleet, env: prod, cluster: prod-eu}\n"
-    )
+    config = "apiVersion: fleet.naftiko.io/v1alpha1\nkind: RenderConfig\nmetadata: {name: shipyard}\n"
+    (app / "render.yaml").write_text(f"{config}spec: {spec}\n")
     env = {**os.environ, "KUSTOMIZE_PLUGIN_HOME": str(_plugin_home(workdir))}
-    built = subprocess.run(
-        ["kubectl", "kustomize", "--enable-alpha-plugins", str(app)], env=env, capture_output=True, check=False
-    )
+    cmd = ["kubectl", "kustomize", "--enable-alpha-plugins", str(app)]
+    return subprocess.run(cmd, env=env, capture_output=True, check=False)
+
+
+@pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl is not installed")
+def test_real_kubectl_kustomize_runs_the_exec_plugin(workdir: Path) -> None:
+    built = _kubectl_kustomize(workdir, "{path: ../fleet, env: prod, cluster: prod-eu}")
     assert built.returncode == 0, built.stderr
     expected = render(RenderRequest(workdir / "fleet", "prod", cluster="prod-eu")).objects
     assert _canonical(list(yaml.safe_load_all(built.stdout))) == _canonical(list(expected))
@@ -117,18 +119,10 @@ def test_real_kubectl_kustomize_runs_the_exec_plugin(workdir: Path) -> None:
 
 @pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl is not installed")
 def test_exec_plugin_errors_fail_the_build(workdir: Path) -> None:
-    app = workdir / "app"
-    app.mkdir()
-    (app / "kustomization.yaml").write_text("generators:\n  - render.yaml\n")
-    (app / "render.yaml").write_text(
-        "apiVersion: fleet.naftiko.io/v1alpha1\nkind: RenderConfig\n"
-        "metadata: {name: x}\nspec: {path: ../fleet, env: qa}\n"
-    )
-    env = {**os.environ, "KUSTOMIZE_PLUGIN_HOME": str(_plugin_home(workdir))}
-    cmd = ["kubectl", "kustomize", "--enable-alpha-plugins", str(app)]
-    built = subprocess.run(cmd, env=env, capture_output=True, check=False)
+    built = _kubectl_kustomize(workdir, "{path: ../fleet, env: qa}")
     assert built.returncode != 0
     assert built.stdout == b""
+    assert b"unknown environment 'qa'" in built.stderr
 
 
 @pytest.mark.skipif(shutil.which("kpt") is None, reason="kpt is not installed")

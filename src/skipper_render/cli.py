@@ -22,7 +22,7 @@ import click
 
 from skipper_render import serialize
 from skipper_render.errors import Collector, Diagnostic, SkipperError
-from skipper_render.render import RenderRequest, render, validate
+from skipper_render.render import RenderRequest, RenderResult, render, validate
 from skipper_render.resolve import Target
 from skipper_render.resources import prune
 
@@ -40,6 +40,22 @@ def _fail(exc: SkipperError) -> NoReturn:
 def _warn(warnings: tuple[Diagnostic, ...] | list[Diagnostic]) -> None:
     for warning in warnings:
         click.echo(str(warning), err=True)
+
+
+def _target(name: str) -> Target:
+    return "operator" if name == "operator" else "kubernetes"
+
+
+def _render(request: RenderRequest) -> RenderResult:
+    """Render, or report every error on stderr and exit 1 with nothing on stdout."""
+    try:
+        return render(request)
+    except SkipperError as exc:
+        _fail(exc)
+
+
+def _cluster_names(result: RenderResult) -> list[str | None]:
+    return [c.name for c in result.clusters] or [None]
 
 
 def parse_api_versions(value: str | None) -> frozenset[str] | None:
@@ -100,15 +116,12 @@ def render_cmd(
         cluster=cluster,
         capability=capability,
         part="fleet" if part == "fleet" else "capabilities" if part == "capabilities" else "all",
-        target="operator" if target == "operator" else "kubernetes",
+        target=_target(target),
         strict=strict,
         api_versions=parse_api_versions(api_versions),
         kube_version=kube_version,
     )
-    try:
-        result = render(request)
-    except SkipperError as exc:
-        _fail(exc)
+    result = _render(request)
     _warn(result.warnings)
     if check_dir is not None or output_dir is not None:
         _write_or_check(result.objects, output_dir, check_dir)
@@ -186,7 +199,7 @@ def diff_cmd(
 
     if (against is None) == (env_b is None):
         raise click.UsageError("give exactly one of --against GIT_REF|DIR and --env-b ENV")
-    kind: Target = "operator" if target == "operator" else "kubernetes"
+    kind = _target(target)
 
     def rendered(fleet: Path, environment: str | None) -> tuple[dict[str, object], ...]:
         return render(RenderRequest(fleet, environment, cluster=cluster, target=kind)).objects
@@ -224,9 +237,10 @@ def argocd_generate() -> None:
     from skipper_render.plugins import argocd
 
     try:
-        result = render(argocd.request_from_environ(os.environ, Path.cwd()))
+        request = argocd.request_from_environ(os.environ, Path.cwd())
     except SkipperError as exc:
         _fail(exc)
+    result = _render(request)
     _warn(result.warnings)
     sys.stdout.write(serialize.to_yaml(result.objects))
 
@@ -242,12 +256,8 @@ def argocd_appset(path: Path, env: str | None, repo: str, revision: str, app_pat
     """An ApplicationSet: one Application per capability (and cluster) plus the fleet-level part."""
     from skipper_render.plugins import argocd
 
-    kind: Target = "operator" if target == "operator" else "kubernetes"
-    try:
-        result = render(RenderRequest(path, env, target=kind))
-    except SkipperError as exc:
-        _fail(exc)
-    clusters: list[str | None] = [c.name for c in result.clusters] or [None]
+    result = _render(RenderRequest(path, env, target=_target(target)))
+    clusters = _cluster_names(result)
     appset = argocd.applicationset(result.fleet, clusters, repo, revision, app_path, target, result.fleet_level > 0)
     sys.stdout.write(serialize.to_yaml([prune(appset)]))
 
@@ -264,12 +274,8 @@ def flux_cmd(path: Path, env: str | None, kind: str, url: str, ref: str, root: s
     """The Flux source and Kustomizations (prune, wait, dependsOn the fleet part) for one environment."""
     from skipper_render.plugins import flux
 
-    target_kind: Target = "operator" if target == "operator" else "kubernetes"
-    try:
-        result = render(RenderRequest(path, env, target=target_kind))
-    except SkipperError as exc:
-        _fail(exc)
-    clusters: list[str | None] = [c.name for c in result.clusters] or [None]
+    result = _render(RenderRequest(path, env, target=_target(target)))
+    clusters = _cluster_names(result)
     objects = [flux.source(result.fleet, kind, url, ref)]
     objects += flux.kustomizations(result.fleet, kind, clusters, root, result.fleet_level > 0)
     sys.stdout.write(serialize.to_yaml([prune(o) for o in objects]))
@@ -290,10 +296,7 @@ def gateway_tools(path: Path, env: str | None, cluster: str | None, fmt: str) ->
     from skipper_render.generators import Context
     from skipper_render.generators.mcp_gateway import routing_table
 
-    try:
-        result = render(RenderRequest(path, env, cluster=cluster))
-    except SkipperError as exc:
-        _fail(exc)
+    result = _render(RenderRequest(path, env, cluster=cluster))
     rows = routing_table(Context(result.fleet, "kubernetes", Collector()))
     if fmt == "json":
         sys.stdout.write(json.dumps(rows, indent=2) + "\n")

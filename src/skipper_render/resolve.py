@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, Literal
+from urllib.parse import urlparse
 
 from skipper_render.errors import Collector, Location, SkipperError
 from skipper_render.load import FleetDir
@@ -76,6 +78,19 @@ class ResolvedFleet:
     @property
     def standbys(self) -> tuple[Cluster, ...]:
         return tuple(c for c in self.clusters if c.role == "standby")
+
+    @cached_property
+    def callers(self) -> Mapping[str, frozenset[str]]:
+        """capability -> the capabilities that call it (`calls:`, or a consumes baseUri at its Service)."""
+        out: dict[str, set[str]] = {cap.name: set() for cap in self.capabilities}
+        for cap in self.capabilities:
+            for callee in cap.calls:
+                out.setdefault(callee, set()).add(cap.name)
+            for consume in cap.spec.consumes:
+                parts = (urlparse(consume.base_uri or "").hostname or "").split(".")
+                if parts[0] in out and parts[0] != cap.name and (len(parts) == 1 or parts[1] == cap.namespace):
+                    out[parts[0]].add(cap.name)
+        return {name: frozenset(found) for name, found in out.items()}
 
 
 def effective_classes(spec: FleetSpec) -> dict[str, ClassSpec]:

@@ -10,31 +10,16 @@ Workload identity is the per-capability ServiceAccount `{cap}`.
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlparse
 
 from skipper_render import names
 from skipper_render.generators.base import Context, Obj
-from skipper_render.resolve import ResolvedCapability, ResolvedFleet
+from skipper_render.resolve import ResolvedCapability
 
 ISTIO_NET = "networking.istio.io/v1"
 ISTIO_SEC = "security.istio.io/v1"
 LINKERD = "policy.linkerd.io/v1beta3"
 CONSUL = "consul.hashicorp.com/v1alpha1"
 RETRY_ON = "5xx,reset,connect-failure,retriable-status-codes"
-
-
-def callers(fleet: ResolvedFleet) -> dict[str, set[str]]:
-    """capability -> the capabilities that call it (`calls:` or a consumes baseUri at its Service)."""
-    out: dict[str, set[str]] = {cap.name: set() for cap in fleet.capabilities}
-    for cap in fleet.capabilities:
-        for callee in cap.calls:
-            out.setdefault(callee, set()).add(cap.name)
-        for consume in cap.spec.consumes:
-            host = urlparse(consume.base_uri or "").hostname or ""
-            parts = host.split(".")
-            if parts[0] in out and parts[0] != cap.name and (len(parts) == 1 or parts[1] == cap.namespace):
-                out[parts[0]].add(cap.name)
-    return out
 
 
 def gateway_accounts(ctx: Context) -> list[str]:
@@ -200,7 +185,9 @@ def consul(cap: ResolvedCapability, ctx: Context, allowed: set[str]) -> list[Obj
 
 def generate(cap: ResolvedCapability, ctx: Context) -> list[Obj]:
     mesh = ctx.fleet.spec.routing.mesh
-    allowed = callers(ctx.fleet).get(cap.name, set()) | set(gateway_accounts(ctx))
+    if mesh == "none":
+        return []
+    allowed = set(ctx.fleet.callers.get(cap.name, ())) | set(gateway_accounts(ctx))
     if mesh == "istio":
         return istio(cap, ctx, allowed)
     if mesh == "linkerd":
