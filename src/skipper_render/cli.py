@@ -306,3 +306,35 @@ def gateway_tools(path: Path, env: str | None, cluster: str | None, fmt: str) ->
     widths = [max(len(row[i]) for row in table) for i in range(len(header))]
     for row in table:
         sys.stdout.write("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() + "\n")
+
+
+@main.command("promote")
+@click.argument("capability")
+@click.option("--from", "source", required=True, help="Environment whose effective version is promoted.")
+@click.option("--to", "target", required=True, help="Environment whose overlay gets the pin.")
+@click.option("-C", "--path", "path", type=click.Path(path_type=Path), default=".", show_default=True)
+def promote_cmd(capability: str, source: str, target: str, path: Path) -> None:
+    """Pin CAPABILITY in --to at --from's engine version and bundle; print the rendered diff."""
+    from skipper_render import promote
+
+    try:
+        change = promote.promote(path, capability, source, target)
+    except SkipperError as exc:
+        _fail(exc)
+    sys.stdout.write(change.diff)
+    click.echo(f"pinned {capability} in {change.overlay}", err=True)
+
+
+@main.command("lock")
+@_PATH
+@click.option("--env", "env", required=True, help="Environment to pin.")
+def lock_cmd(path: Path, env: str) -> None:
+    """Pin every capability of --env at what it renders now; print the rendered diff."""
+    from skipper_render import promote
+
+    try:
+        change = promote.lock(path, env)
+    except SkipperError as exc:
+        _fail(exc)
+    sys.stdout.write(change.diff)
+    click.echo(f"pinned {len(change.pins)} capabilities in {change.overlay}", err=True)

@@ -13,6 +13,7 @@ from functools import cached_property
 from typing import Any, Literal
 from urllib.parse import urlparse
 
+from skipper_render import store
 from skipper_render.errors import Collector, Location, SkipperError
 from skipper_render.load import FleetDir
 from skipper_render.model.fleet import (
@@ -187,10 +188,10 @@ def _resolve_one(
         return None
     where = smap.loc((*path, "spec"))
     rel = reader.fleet.resolve(entry.spec, where)
-    if pin is not None and pin.spec is not None:
-        diags.error(smap.loc(path), "spec pins need the bundle store, which this version does not read yet")
-        return None
-    spec = reader.read(rel, where)
+    if pin is not None and pin.spec is not None:  # a pinned environment renders the reviewed bundle
+        spec = store.read(reader.fleet, pin.spec, smap.loc(path), diags, reader.strict)
+    else:
+        spec = reader.read(rel, where)
     if spec is None:
         return None
     exposes = _pick("exposes", entry) or {}
