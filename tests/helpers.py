@@ -27,6 +27,11 @@ capability:
 """
 
 
+def line_of(path: Path, text: str) -> int:
+    """1-based number of the first line of `path` that starts with `text`."""
+    return next(i for i, line in enumerate(path.read_text().splitlines(), 1) if line.startswith(text))
+
+
 def write_tree(root: Path, files: dict[str, str]) -> Path:
     for rel, text in files.items():
         path = root / rel

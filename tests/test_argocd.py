@@ -10,11 +10,13 @@ from pathlib import Path
 
 import pytest
 import yaml
-from helpers import FIXTURES, ROOT, validate_object
+from helpers import FIXTURES, ROOT, line_of, validate_object
 
 from skipper_render.plugins.argocd import request_from_environ, settings_from_environ
 
 DEMO = FIXTURES / "valid" / "demo"
+ENVIRONMENTS_LINE = line_of(DEMO / "naftiko.fleet.yaml", "  environments:")
+UNKNOWN_QA = "unknown environment 'qa' (known: dev, prod, staging)"
 BIN = Path(sys.executable).parent
 
 
@@ -83,7 +85,7 @@ def test_errors_are_short_exit_nonzero_and_print_nothing(repo: Path) -> None:
     generated = _generate(app, _argocd_env(ARGOCD_APP_SOURCE_PATH="fleets/shipyard", ARGOCD_ENV_SKIPPER_ENV="qa"))
     assert (generated.returncode, generated.stdout) == (1, b"")
     assert generated.stderr.decode().splitlines() == [
-        "naftiko.fleet.yaml:56:3: spec.environments: unknown environment 'qa' (known: dev, prod, staging)",
+        f"naftiko.fleet.yaml:{ENVIRONMENTS_LINE}:3: spec.environments: {UNKNOWN_QA}",
         "skipper: 1 error",
     ]
 

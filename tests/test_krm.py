@@ -12,12 +12,14 @@ from typing import Any
 
 import pytest
 import yaml
-from helpers import FIXTURES
+from helpers import FIXTURES, line_of
 
 from skipper_render.plugins.krm import run_function
 from skipper_render.render import RenderRequest, render
 
 DEMO = FIXTURES / "valid" / "demo"
+ENVIRONMENTS_LINE = line_of(DEMO / "naftiko.fleet.yaml", "  environments:")
+UNKNOWN_QA = "unknown environment 'qa' (known: dev, prod, staging)"
 KRM = Path(__file__).parent / "krm"
 SKIPPER_KRM = Path(sys.executable).parent / "skipper-krm"
 
@@ -60,9 +62,7 @@ def test_errors_become_results_and_exit_1(workdir: Path) -> None:
     assert out["items"] == [{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "keep-me"}}]
     assert out["results"] == [
         {
-            "message": (
-                "naftiko.fleet.yaml:56:3: spec.environments: unknown environment 'qa' (known: dev, prod, staging)"
-            ),
+            "message": (f"naftiko.fleet.yaml:{ENVIRONMENTS_LINE}:3: spec.environments: {UNKNOWN_QA}"),
             "severity": "error",
             "file": {"path": "naftiko.fleet.yaml"},
         }

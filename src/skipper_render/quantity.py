@@ -16,10 +16,6 @@ _DECIMAL = {"n": -9, "u": -6, "m": -3, "": 0, "k": 3, "M": 6, "G": 9, "T": 12, "
 _DECIMAL_BY_EXP = {exp: suffix for suffix, exp in _DECIMAL.items()}
 
 
-def is_quantity(text: str) -> bool:
-    return bool(_PATTERN.match(text))
-
-
 @lru_cache(maxsize=4096)
 def canonical(value: str | int | float) -> str:
     """Canonical text of a quantity; raises ValueError when `value` is not one."""

@@ -64,14 +64,21 @@ def sort_key(obj: Obj) -> tuple[int, str, str, str, str]:
     return _RANK.get(kind, len(KIND_ORDER)), group, kind, namespace, name
 
 
+class Explicit(dict[str, Any]):
+    """An empty map that means something and survives pruning (Argo Rollouts' `pause: {}`)."""
+
+
 def _clean(value: Any, found: list[bool]) -> Any:
     """One walk: drop None, empty maps and empty lists from mappings; note any `${` in strings."""
     if isinstance(value, dict):
-        out = {}
+        out: dict[str, Any] = {}
         for key, item in value.items():
             if isinstance(item, str):
                 if "${" in item:
                     found[0] = True
+                out[key] = item
+                continue
+            if isinstance(item, Explicit):
                 out[key] = item
                 continue
             cleaned = _clean(item, found) if isinstance(item, dict | list) else item

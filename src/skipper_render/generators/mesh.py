@@ -13,6 +13,7 @@ from typing import Any
 
 from skipper_render import names
 from skipper_render.generators.base import Context, Obj
+from skipper_render.generators.rollout import canary_service, traffic_router
 from skipper_render.resolve import ResolvedCapability
 
 ISTIO_NET = "networking.istio.io/v1"
@@ -72,6 +73,13 @@ def istio(cap: ResolvedCapability, ctx: Context, allowed: set[str]) -> list[Obj]
     if regions:
         policy["loadBalancer"] = {"localityLbSetting": {"enabled": True, "failover": regions}}
     route: dict[str, Any] = {"route": [{"destination": {"host": _host(cap)}}]}
+    if traffic_router(cap, ctx) == "istio":  # Argo Rollouts moves the weights of route `primary`
+        canary = f"{canary_service(cap)}.{cap.namespace}.svc.cluster.local"
+        destinations = [
+            {"destination": {"host": _host(cap)}, "weight": 100},
+            {"destination": {"host": canary}, "weight": 0},
+        ]
+        route = {"name": "primary", "route": destinations}
     if _retries(cap):
         route["retries"] = {"attempts": _retries(cap), "perTryTimeout": "10s", "retryOn": RETRY_ON}
     selector = {"matchLabels": names.selector(cap)}

@@ -22,6 +22,7 @@ class Rule:
     port_name: str
     port: int
     rewrite: bool = False  # strip `path` before forwarding
+    canary: str | None = None  # an Argo Rollouts canary Service, weighted 0 until the rollout moves it
 
 
 def httproute(
@@ -38,6 +39,11 @@ def httproute(
             "matches": [{"path": {"type": "PathPrefix", "value": rule.path}}],
             "backendRefs": [{"name": rule.service, "port": rule.port}],
         }
+        if rule.canary:
+            item["backendRefs"] = [
+                {"name": rule.service, "port": rule.port, "weight": 100},
+                {"name": rule.canary, "port": rule.port, "weight": 0},
+            ]
         if rule.rewrite:
             rewrite = {"path": {"type": "ReplacePrefixMatch", "replacePrefixMatch": "/"}}
             item["filters"] = [{"type": "URLRewrite", "urlRewrite": rewrite}]

@@ -11,6 +11,7 @@ from typing import Any
 
 from skipper_render import names
 from skipper_render.generators.base import Context, Obj
+from skipper_render.generators.rollout import progressive
 from skipper_render.resolve import ResolvedCapability
 
 RPS_METRIC = "ikanos_requests_per_second"
@@ -33,7 +34,11 @@ def hpa(cap: ResolvedCapability, ctx: Context) -> Obj | None:
         "kind": "HorizontalPodAutoscaler",
         "metadata": names.metadata(cap.name, cap, ctx.fleet),
         "spec": {
-            "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": cap.name},
+            "scaleTargetRef": (
+                {"apiVersion": "argoproj.io/v1alpha1", "kind": "Rollout", "name": cap.name}
+                if progressive(cap)
+                else {"apiVersion": "apps/v1", "kind": "Deployment", "name": cap.name}
+            ),
             "minReplicas": cap.hpa.minReplicas,
             "maxReplicas": max(cap.hpa.maxReplicas, cap.hpa.minReplicas),
             "metrics": [metric],

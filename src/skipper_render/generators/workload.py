@@ -6,7 +6,7 @@ import re
 from typing import Any
 
 from skipper_render import names
-from skipper_render.generators import binds, mesh
+from skipper_render.generators import binds, mesh, rollout
 from skipper_render.generators.base import Context, Obj
 from skipper_render.generators.config import import_mounts
 from skipper_render.model.klass import Resilience
@@ -221,8 +221,6 @@ def service(cap: ResolvedCapability, ctx: Context) -> Obj | None:
 
 
 def generate(cap: ResolvedCapability, ctx: Context) -> list[Obj]:
-    if cap.rollout.strategy != "rolling":
-        ctx.diags.error(cap.where, f"rollout strategy {cap.rollout.strategy!r} is not supported yet; use 'rolling'")
     svc = service(cap, ctx)
     if svc is None:
         ctx.diags.warn(cap.where, "no expose listens on a port (stdio only): no Service is rendered")
@@ -232,4 +230,8 @@ def generate(cap: ResolvedCapability, ctx: Context) -> list[Obj]:
         "metadata": names.metadata(cap.name, cap, ctx.fleet),
         "automountServiceAccountToken": False,
     }
-    return [account, deployment(cap, ctx), *([svc] if svc else [])]
+    workload = deployment(cap, ctx)
+    if rollout.progressive(cap):
+        workload = rollout.rollout_object(cap, ctx, workload)
+    extra = [*rollout.extra_services(cap, svc), *rollout.analysis_template(cap, ctx)]
+    return [account, workload, *([svc] if svc else []), *extra]

@@ -174,6 +174,7 @@ class Otlp(Strict):
 class Prometheus(Strict):
     serviceMonitor: bool = True
     scrapeConfig: bool = False
+    address: str = "http://prometheus-operated.monitoring.svc:9090"  # queried by rollout analysis
 
 
 class Dashboard(Strict):

@@ -1,0 +1,163 @@
+"""Progressive delivery with Argo Rollouts: `rollout.strategy` canary or blueGreen (SPEC 2.3).
+
+The Rollout `{cap}` carries the same pod template the Deployment would, so switching strategy
+changes no pod. Canary traffic is split by what already routes the capability: Istio (the
+VirtualService `{cap}`, route `primary`), the Gateway API plugin (the public HTTPRoute `{cap}`) or
+ingress-nginx (the public Ingress `{cap}`); otherwise (Linkerd, Consul, no public route) the canary
+is replica-based. Blue-green renders the active Service `{cap}` and a preview Service.
+Analysis reads the engine's metrics (error ratio and p99 latency) through an AnalysisTemplate.
+The controller-owned `rollouts-pod-template-hash` label is never rendered.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from skipper_render import names
+from skipper_render.generators.base import Context, Obj
+from skipper_render.generators.observability import seconds
+from skipper_render.resolve import ResolvedCapability
+from skipper_render.resources import Explicit
+
+API = "argoproj.io/v1alpha1"
+DEFAULT_STEPS: list[dict[str, Any]] = [
+    {"setWeight": 20},
+    {"pause": {"duration": "1m"}},
+    {"setWeight": 50},
+    {"pause": {"duration": "1m"}},
+]
+
+
+def progressive(cap: ResolvedCapability) -> bool:
+    return cap.rollout.strategy in ("canary", "blueGreen")
+
+
+def canary_service(cap: ResolvedCapability) -> str:
+    return f"{cap.name}-canary"
+
+
+def preview_service(cap: ResolvedCapability) -> str:
+    return f"{cap.name}-preview"
+
+
+def traffic_router(cap: ResolvedCapability, ctx: Context) -> str | None:
+    """Who splits canary traffic: "istio", "gateway" (Gateway API plugin), "nginx", or None (replicas)."""
+    if cap.rollout.strategy != "canary":
+        return None
+    routing = ctx.fleet.spec.routing
+    if routing.mesh == "istio":
+        return "istio"
+    public = any(cap.is_public(e.namespace) for e in cap.spec.exposes if e.type != "control")
+    if routing.mesh == "none" and public and routing.ingress is not None:
+        if routing.ingress.api == "gateway":
+            return "gateway"
+        if routing.ingress.className == "nginx":
+            return "nginx"
+    return None
+
+
+def _traffic_routing(cap: ResolvedCapability, ctx: Context) -> dict[str, Any] | None:
+    router = traffic_router(cap, ctx)
+    if router == "istio":
+        return {"istio": {"virtualService": {"name": cap.name, "routes": ["primary"]}}}
+    if router == "gateway":
+        return {"plugins": {"argoproj-labs/gatewayAPI": {"httpRoute": cap.name, "namespace": cap.namespace}}}
+    if router == "nginx":
+        return {"nginx": {"stableIngress": cap.name}}
+    return None
+
+
+def _step(step: dict[str, Any]) -> dict[str, Any]:
+    """`pause: {}` pauses until promoted: keep that empty map through pruning."""
+    return {**step, "pause": Explicit()} if step.get("pause") == {} else step
+
+
+def strategy(cap: ResolvedCapability, ctx: Context) -> dict[str, Any]:
+    rollout = cap.rollout
+    analysis = {"templates": [{"templateName": cap.name}]} if rollout.analysis else None
+    if rollout.strategy == "blueGreen":
+        return {
+            "blueGreen": {
+                "activeService": cap.name,
+                "previewService": preview_service(cap),
+                "autoPromotionEnabled": bool(rollout.autoPromote),
+                "prePromotionAnalysis": analysis,
+            }
+        }
+    steps = [_step(s.model_dump(exclude_none=True)) for s in rollout.steps] if rollout.steps else DEFAULT_STEPS
+    return {
+        "canary": {
+            "stableService": cap.name,
+            "canaryService": canary_service(cap),
+            "maxSurge": rollout.maxSurge,
+            "maxUnavailable": rollout.maxUnavailable,
+            "steps": steps,
+            "trafficRouting": _traffic_routing(cap, ctx),
+            "analysis": {**analysis, "startingStep": 1} if analysis else None,
+        }
+    }
+
+
+def rollout_object(cap: ResolvedCapability, ctx: Context, deployment: Obj) -> Obj:
+    """The Rollout that replaces `deployment` (same metadata, selector and pod template)."""
+    spec = deployment["spec"]
+    return {
+        "apiVersion": API,
+        "kind": "Rollout",
+        "metadata": deployment["metadata"],
+        "spec": {
+            "replicas": spec.get("replicas"),
+            "revisionHistoryLimit": 5,
+            "selector": spec["selector"],
+            "template": spec["template"],
+            "strategy": strategy(cap, ctx),
+        },
+    }
+
+
+def analysis_template(cap: ResolvedCapability, ctx: Context) -> list[Obj]:
+    analysis = cap.rollout.analysis
+    if analysis is None or not progressive(cap):
+        return []
+    selector = f'capability="{cap.name}", environment="{ctx.fleet.environment}"'
+    window = analysis.interval
+    provider = {"prometheus": {"address": ctx.fleet.spec.observability.prometheus.address}}
+    errors = f"sum(rate(ikanos_request_errors{{{selector}}}[{window}]))"
+    total = f"sum(rate(ikanos_request_total{{{selector}}}[{window}]))"
+    metrics: list[dict[str, Any]] = [
+        {
+            "name": "success-rate",
+            "interval": window,
+            "failureLimit": 1,
+            "successCondition": f"result[0] >= {analysis.successRate:g}",
+            "provider": {"prometheus": {**provider["prometheus"], "query": f"1 - ({errors} / {total})"}},
+        }
+    ]
+    if analysis.latencyP99 is not None:
+        buckets = f"rate(ikanos_request_duration_seconds_bucket{{{selector}}}[{window}])"
+        quantile = f"histogram_quantile(0.99, sum by (le) ({buckets}))"
+        metrics.append(
+            {
+                "name": "latency-p99",
+                "interval": window,
+                "failureLimit": 1,
+                "successCondition": f"result[0] <= {seconds(analysis.latencyP99)}",
+                "provider": {"prometheus": {**provider["prometheus"], "query": quantile}},
+            }
+        )
+    return [
+        {
+            "apiVersion": API,
+            "kind": "AnalysisTemplate",
+            "metadata": names.metadata(cap.name, cap, ctx.fleet),
+            "spec": {"metrics": metrics},
+        }
+    ]
+
+
+def extra_services(cap: ResolvedCapability, service: Obj | None) -> list[Obj]:
+    """The canary or preview Service beside the stable/active Service `{cap}`."""
+    if service is None or not progressive(cap):
+        return []
+    name = canary_service(cap) if cap.rollout.strategy == "canary" else preview_service(cap)
+    return [{**service, "metadata": {**service["metadata"], "name": name}}]
