@@ -130,9 +130,8 @@ def test_schema_accepts_the_demo_and_rejects_unknown_fields(kind: str) -> None:
 
 
 def test_accepted_but_unimplemented_settings_warn(tmp_path: Path) -> None:
-    extra = "security:\n  networkPolicy: true\n  secrets: {provider: vault, store: {kind: ClusterSecretStore, name: v}}"
+    extra = "security:\n  warden: {enabled: true, bundle: {service: https://bundles.example.com}}"
     write_tree(tmp_path, {"naftiko.fleet.yaml": fleet_yaml(extra=extra), "hello.ikanos.yml": MINIMAL_SPEC})
     code, _, err = run("render", str(tmp_path))
     assert code == 0
-    assert "security.networkPolicy is not implemented yet: nothing is rendered for it" in err
-    assert "secrets provider 'vault' (External Secrets) is not implemented yet" in err
+    assert "security.warden (OPA bundles) is not implemented yet: nothing is rendered for it" in err

@@ -106,5 +106,5 @@ class Collector:
         return [d for d in self.items if d.severity == "warning"]
 
     def raise_if_errors(self, kind: type[SkipperError] = ValidationError) -> None:
-        if self.errors:
-            raise kind(self.errors)
+        if self.errors:  # a problem seen by two generators is reported once
+            raise kind(sorted(set(self.errors)))

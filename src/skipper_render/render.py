@@ -206,11 +206,6 @@ def unimplemented(spec: FleetSpec) -> list[tuple[tuple[str, ...], str]]:
     """Settings the manifest accepts (they are in the contract) but no generator renders yet."""
     security = spec.security
     found = [
-        (("security", "secrets", "provider"), f"secrets provider {security.secrets.provider!r} (External Secrets)")
-        if security.secrets.provider != "kubernetes"
-        else None,
-        (("security", "mtls"), "security.mtls (cert-manager Certificates)") if security.mtls else None,
-        (("security", "networkPolicy"), "security.networkPolicy") if security.networkPolicy else None,
         (("security", "warden"), "security.warden (OPA bundles)")
         if security.warden and security.warden.enabled
         else None,

@@ -12,6 +12,7 @@ from skipper_render.generators import (
     operator,
     rest_gateway,
     scaling,
+    security,
     workload,
 )
 from skipper_render.generators.base import Context, Family, Obj
@@ -26,6 +27,7 @@ FAMILIES: tuple[Family, ...] = (
     Family("workload", KUBERNETES, per_capability=workload.generate),
     Family("scaling", KUBERNETES, per_capability=scaling.generate),
     Family("ingress", KUBERNETES, per_capability=ingress.generate),
+    Family("security", KUBERNETES, per_capability=security.generate),
     Family("mesh", KUBERNETES, per_capability=mesh.generate),
     Family("monitoring", KUBERNETES, per_capability=monitoring.generate),
     Family("observability", KUBERNETES, per_capability=observability.alert_rules, fleet=observability.fleet_objects),

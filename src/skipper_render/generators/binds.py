@@ -30,7 +30,7 @@ class SecretFiles:
 
     secret: str
     directory: str
-    files: dict[str, Bind] = field(default_factory=dict)  # key (file name) -> first bind reading it
+    files: dict[str, list[Bind]] = field(default_factory=dict)  # key (file name) -> the binds reading it
 
 
 @dataclass
@@ -84,7 +84,7 @@ def plan(cap: ResolvedCapability, diags: Collector) -> BindPlan:
             part = names.dns_part(posixpath.basename(directory) or "root")
             secret = (override and override.secretName) or names.bind_secret(cap.name, part)
             group = by_dir[directory] = SecretFiles(secret, directory)
-        group.files.setdefault(key, bind)
+        group.files.setdefault(key, []).append(bind)
     result.files = sorted(by_dir.values(), key=lambda g: g.directory)
     seen: dict[str, str] = {}
     for group in result.files:

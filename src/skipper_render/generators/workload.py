@@ -123,6 +123,9 @@ def pod_spec(cap: ResolvedCapability, ctx: Context) -> dict[str, Any]:
         {"name": "spec", "mountPath": names.SPEC_MOUNT, "subPath": names.SPEC_KEY, "readOnly": True},
         {"name": "tmp", "mountPath": "/tmp"},
     ]
+    if ctx.fleet.spec.security.mtls is not None and ctx.fleet.spec.routing.mesh == "none":
+        volumes.append({"name": "mtls", "secret": {"secretName": f"{cap.name}-mtls"}})
+        mounts.append({"name": "mtls", "mountPath": "/app/tls", "readOnly": True})
     for index, imp in enumerate(import_mounts(cap)):
         volumes.append({"name": f"import-{index}", "configMap": {"name": imp.configmap}})
         mounts.append({"name": f"import-{index}", "mountPath": imp.mount, "subPath": imp.key, "readOnly": True})

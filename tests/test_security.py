@@ -1,0 +1,92 @@
+"""Security (SPEC 2.6): External Secrets for binds, cert-manager Certificates, NetworkPolicies."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from helpers import FIXTURES, MINIMAL_SPEC, fleet_yaml, write_tree
+
+from skipper_render.errors import ValidationError
+from skipper_render.render import RenderRequest, render
+
+SECURE = FIXTURES / "valid" / "secure"
+
+
+def _objects() -> list[dict[str, Any]]:
+    return list(render(RenderRequest(SECURE, "prod")).objects)
+
+
+def _get(objects: list[dict[str, Any]], kind: str, name: str) -> dict[str, Any]:
+    return next(o for o in objects if o["kind"] == kind and o["metadata"]["name"] == name)
+
+
+def test_every_mounted_bind_secret_has_an_external_secret() -> None:
+    objects = _objects()
+    external = {o["metadata"]["name"] for o in objects if o["kind"] == "ExternalSecret"}
+    mounted = set()
+    for deployment in (
+        o for o in objects if o["kind"] == "Deployment" and o["metadata"]["name"] != "vault-fleet-mcp-gateway"
+    ):
+        pod = deployment["spec"]["template"]["spec"]
+        mounted |= {v["secret"]["secretName"] for v in pod["volumes"] if "secret" in v and v["name"] != "mtls"}
+        for env in pod["containers"][0]["env"]:
+            if "valueFrom" in env:
+                mounted.add(env["valueFrom"]["secretKeyRef"]["name"])
+    assert mounted == external == {"shipyard-bind-shared", "bearer-bind-api-auth"}
+
+
+def test_file_bind_template_rebuilds_the_file_the_engine_reads() -> None:
+    secret = _get(_objects(), "ExternalSecret", "shipyard-bind-shared")["spec"]
+    template = secret["target"]["template"]["data"]["secrets.yaml"]
+    keys = {line.split(":")[0] for line in template.splitlines()}
+    assert keys == {"dockyard-api-key", "mcp-server-token", "registry-api-version", "registry-bearer-token"}
+    remote = {d["secretKey"]: d["remoteRef"]["key"] for d in secret["data"]}
+    assert remote["dockyard-api-key"] == "naftiko/shared/dockyard"  # binds.dockyard-env.remoteKey
+    assert remote["registry-bearer-token"] == "naftiko/prod/shipyard"
+    assert secret["secretStoreRef"] == {"kind": "ClusterSecretStore", "name": "vault"}
+
+
+def test_no_secret_value_is_rendered() -> None:
+    text = yaml.safe_dump_all(_objects())
+    for value in ("registry-bearer-token", "NAFTIKO_API_TOKEN"):  # only names and references appear
+        assert f"{value}: " not in text.replace(f"{value}: {{{{", "")
+
+
+def test_certificates_rotate_and_are_mounted() -> None:
+    objects = _objects()
+    certificate = _get(objects, "Certificate", "ping")["spec"]
+    assert (certificate["duration"], certificate["renewBefore"]) == ("2160h", "360h")
+    assert certificate["privateKey"]["rotationPolicy"] == "Always"
+    assert "ping.secure-prod.svc.cluster.local" in certificate["dnsNames"]
+    mounts = _get(objects, "Deployment", "ping")["spec"]["template"]["spec"]["containers"][0]["volumeMounts"]
+    assert {"name": "mtls", "mountPath": "/app/tls", "readOnly": True} in mounts
+
+
+def test_network_policy_admits_callers_gateway_ingress_and_metrics() -> None:
+    rules = _get(_objects(), "NetworkPolicy", "shipyard")["spec"]["ingress"]
+    assert rules[0]["from"][0]["podSelector"]["matchExpressions"] == [
+        {"key": "naftiko.io/capability", "operator": "In", "values": ["ping"]}
+    ]
+    assert {p["port"] for p in rules[0]["ports"]} == {3001, 3002, 3003}
+    assert rules[1] == {
+        "from": [{"podSelector": {"matchLabels": {"app.kubernetes.io/instance": "vault-fleet-mcp-gateway"}}}],
+        "ports": [{"port": 3001, "protocol": "TCP"}],
+    }
+    assert rules[2] == {
+        "from": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "ingress-nginx"}}}],
+        "ports": [{"port": 3002, "protocol": "TCP"}],
+    }
+    policy = _get(_objects(), "NetworkPolicy", "bearer")["spec"]
+    assert policy["policyTypes"] == ["Ingress"]
+    assert "ingress" not in policy  # no caller, no control port: the policy admits nothing
+
+
+def test_a_provider_needs_a_store(tmp_path: Path) -> None:
+    extra = "security: {secrets: {provider: vault}}"
+    spec = MINIMAL_SPEC.replace("capability:", "binds: [{namespace: env, keys: {TOKEN: api-token}}]\ncapability:")
+    write_tree(tmp_path, {"naftiko.fleet.yaml": fleet_yaml(extra=extra), "hello.ikanos.yml": spec})
+    with pytest.raises(ValidationError, match=r"secrets provider 'vault' needs security\.secrets\.store"):
+        render(RenderRequest(tmp_path, None))
