@@ -129,9 +129,9 @@ def test_schema_accepts_the_demo_and_rejects_unknown_fields(kind: str) -> None:
         assert list(validator.iter_errors(bad)) != []
 
 
-def test_accepted_but_unimplemented_settings_warn(tmp_path: Path) -> None:
+def test_warden_needs_bundle_and_signing(tmp_path: Path) -> None:
     extra = "security:\n  warden: {enabled: true, bundle: {service: https://bundles.example.com}}"
     write_tree(tmp_path, {"naftiko.fleet.yaml": fleet_yaml(extra=extra), "hello.ikanos.yml": MINIMAL_SPEC})
-    code, _, err = run("render", str(tmp_path))
-    assert code == 0
-    assert "security.warden (OPA bundles) is not implemented yet: nothing is rendered for it" in err
+    code, out, err = run("render", str(tmp_path))
+    assert (code, out) == (1, "")
+    assert "security.warden: security.warden needs bundle and signing" in err

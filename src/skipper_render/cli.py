@@ -21,7 +21,7 @@ os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
 import click
 
 from skipper_render import serialize
-from skipper_render.errors import Collector, Diagnostic, SkipperError
+from skipper_render.errors import Collector, Diagnostic, Location, SkipperError
 from skipper_render.render import RenderRequest, RenderResult, render, validate
 from skipper_render.resolve import Target
 from skipper_render.resources import prune
@@ -338,3 +338,55 @@ def lock_cmd(path: Path, env: str) -> None:
         _fail(exc)
     sys.stdout.write(change.diff)
     click.echo(f"pinned {len(change.pins)} capabilities in {change.overlay}", err=True)
+
+
+@main.group("warden")
+def warden_group() -> None:
+    """Warden policy bundles (OPA): build and sign in CI, verify anywhere."""
+
+
+@warden_group.command("bundle")
+@_PATH
+@click.option("--env", "env", help="Environment (required when the fleet declares environments).")
+@click.option("--signing-key", type=click.Path(path_type=Path, exists=True, dir_okay=False), required=True)
+@click.option("--output-dir", type=click.Path(path_type=Path), required=True, help="Bundles go to DIR/<resource>.")
+def warden_bundle(path: Path, env: str | None, signing_key: Path, output_dir: Path) -> None:
+    """Build one signed, reproducible bundle per capability from policies/ (a CI step)."""
+    from skipper_render import warden
+
+    result = _render(RenderRequest(path, env))
+    settings = result.fleet.spec.security.warden
+    if settings is None or settings.bundle is None or settings.signing is None:
+        _fail(SkipperError([Diagnostic(Location("naftiko.fleet.yaml"), "security.warden needs bundle and signing")]))
+    fleet_dir = path if path.is_dir() else path.parent
+    key = signing_key.read_bytes()
+    try:
+        bundles = {
+            settings.bundle.resource.replace("{capability}", cap.name): warden.build(
+                fleet_dir, cap.name, key, settings.signing.keyId, settings.signing.scope
+            )
+            for cap in result.fleet.capabilities
+        }
+    except SkipperError as exc:
+        _fail(exc)
+    for resource, data in sorted(bundles.items()):
+        target = output_dir / resource
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+        click.echo(f"wrote {target} ({len(data)} bytes)", err=True)
+
+
+@warden_group.command("verify")
+@click.argument("bundle", type=click.Path(path_type=Path, exists=True, dir_okay=False))
+@click.option("--public-key", type=click.Path(path_type=Path, exists=True, dir_okay=False), required=True)
+@click.option("--scope", default=None)
+def warden_verify(bundle: Path, public_key: Path, scope: str | None) -> None:
+    """Check a bundle as OPA does: one JWT, valid signature, scope, every file listed and unchanged."""
+    from skipper_render import warden
+
+    problems = warden.verify(bundle.read_bytes(), public_key.read_bytes(), scope)
+    for problem in problems:
+        click.echo(f"{bundle}: {problem}", err=True)
+    if problems:
+        sys.exit(1)
+    click.echo(f"{bundle}: ok", err=True)

@@ -181,8 +181,6 @@ def render(request: RenderRequest) -> RenderResult:
         names=names,
         strict=request.strict,
     )
-    for path, what in unimplemented(spec):
-        diags.warn(smap.loc(path), f"{what} is not implemented yet: nothing is rendered for it")
     # Generators run even when resolve found errors, so one run reports every problem at once.
     ctx = Context(fleet, request.target, diags, request.api_versions)
     produced = run_generators(
@@ -200,17 +198,6 @@ def render(request: RenderRequest) -> RenderResult:
     fleet_objects = sum(1 for producer, _ in produced if producer.endswith("(fleet)"))
     clusters = tuple(env.spec.clusters or ()) if env else ()
     return RenderResult(tuple(objects), tuple(sorted(set(diags.warnings))), fleet, fleet_objects, clusters)
-
-
-def unimplemented(spec: FleetSpec) -> list[tuple[tuple[str, ...], str]]:
-    """Settings the manifest accepts (they are in the contract) but no generator renders yet."""
-    security = spec.security
-    found = [
-        (("security", "warden"), "security.warden (OPA bundles)")
-        if security.warden and security.warden.enabled
-        else None,
-    ]
-    return [item for item in found if item is not None]
 
 
 def run_generators(ctx: Context, per_capability: bool = True, fleet_level: bool = True) -> list[tuple[str, Obj]]:

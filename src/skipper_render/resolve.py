@@ -75,6 +75,7 @@ class ResolvedFleet:
     classes: Mapping[str, ClassSpec]
     capabilities: tuple[ResolvedCapability, ...]
     clusters: tuple[Cluster, ...] = ()  # every cluster of the environment (several = multi-region)
+    warden_key: str | None = None  # the Warden bundle verification key (PEM), read from the repo
 
     @property
     def standbys(self) -> tuple[Cluster, ...]:
@@ -155,9 +156,29 @@ def resolve(
             continue
         if cap is not None:
             resolved.append(cap)
+    key = _warden_key(fleet_dir, spec, smap, diags)
     return ResolvedFleet(
-        name, environment, cluster, namespace or spec.namespace, spec, classes, tuple(resolved), clusters
+        name, environment, cluster, namespace or spec.namespace, spec, classes, tuple(resolved), clusters, key
     )
+
+
+def _warden_key(fleet_dir: FleetDir, spec: FleetSpec, smap: SourceMap, diags: Collector) -> str | None:
+    warden = spec.security.warden
+    if warden is None or not warden.enabled:
+        return None
+    if warden.bundle is None or warden.signing is None:
+        diags.error(smap.loc(("security", "warden")), "security.warden needs bundle and signing")
+        return None
+    where = smap.loc(("security", "warden", "signing", "publicKey"))
+    try:
+        raw = fleet_dir.read_bytes(fleet_dir.resolve(warden.signing.publicKey, where), where)
+    except SkipperError as exc:
+        diags.extend(exc.diagnostics)
+        return None
+    if b"PUBLIC KEY-----" not in raw or b"PRIVATE KEY" in raw:
+        diags.error(where, "security.warden.signing.publicKey must be a PEM public key (never a private key)")
+        return None
+    return raw.decode()
 
 
 def _resolve_one(

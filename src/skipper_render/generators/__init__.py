@@ -13,6 +13,7 @@ from skipper_render.generators import (
     rest_gateway,
     scaling,
     security,
+    warden,
     workload,
 )
 from skipper_render.generators.base import Context, Family, Obj
@@ -28,6 +29,7 @@ FAMILIES: tuple[Family, ...] = (
     Family("scaling", KUBERNETES, per_capability=scaling.generate),
     Family("ingress", KUBERNETES, per_capability=ingress.generate),
     Family("security", KUBERNETES, per_capability=security.generate),
+    Family("warden", KUBERNETES, per_capability=warden.configmap),
     Family("mesh", KUBERNETES, per_capability=mesh.generate),
     Family("monitoring", KUBERNETES, per_capability=monitoring.generate),
     Family("observability", KUBERNETES, per_capability=observability.alert_rules, fleet=observability.fleet_objects),

@@ -6,7 +6,7 @@ import re
 from typing import Any
 
 from skipper_render import names
-from skipper_render.generators import binds, mesh, rollout
+from skipper_render.generators import binds, mesh, rollout, warden
 from skipper_render.generators.base import Context, Obj
 from skipper_render.generators.config import import_mounts
 from skipper_render.model.klass import Resilience
@@ -163,12 +163,19 @@ def pod_spec(cap: ResolvedCapability, ctx: Context) -> dict[str, Any]:
         "volumeMounts": sorted(mounts, key=lambda m: m["mountPath"]),
         **_probes(cap),
     }
+    containers: list[dict[str, Any]] = [container]
+    sidecar = warden.sidecar(cap, ctx)
+    if sidecar is not None:
+        containers.append(sidecar[0])
+        volumes.append(sidecar[1])
+        env_list = [*container["env"], {"name": "IKANOS_WARDEN_URL", "value": warden.URL}]
+        container["env"] = sorted(env_list, key=lambda e: e["name"])
     return {
         "serviceAccountName": cap.name,
         "automountServiceAccountToken": False,
         "enableServiceLinks": False,
         "securityContext": _POD_SECURITY,
-        "containers": [container],
+        "containers": containers,
         "volumes": sorted(volumes, key=lambda v: v["name"]),
     }
 

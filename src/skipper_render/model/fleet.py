@@ -216,7 +216,8 @@ class WardenBundle(Strict):
 
 class WardenSigning(Strict):
     keyId: str = "warden"
-    publicKey: str
+    publicKey: str  # fleet-relative path of the PEM public key; the private key never enters the repo
+    scope: str | None = None
 
 
 class DecisionLogs(Strict):
@@ -225,6 +226,7 @@ class DecisionLogs(Strict):
 
 class Warden(Strict):
     enabled: bool = False
+    image: str = "openpolicyagent/opa:1.10.1-static"
     bundle: WardenBundle | None = None
     signing: WardenSigning | None = None
     decisionLogs: DecisionLogs | None = None

@@ -1,0 +1,132 @@
+"""Warden policy bundles: deterministic OPA bundles from `policies/`, signed in OPA's format.
+
+Layout in the fleet repo: `policies/common/` (every capability) and `policies/<capability>/`
+(that capability only) hold `.rego` modules and optional `data.json`. A capability's bundle is a
+gzipped tar of those files plus `.manifest` (revision = content digest) and `.signatures.json`:
+one compact JWS (RS256, deterministic PKCS#1 v1.5) whose payload lists every file's SHA-256, with
+`.manifest` and `data.json` hashed over canonical JSON as OPA does (`v1/bundle/hash.go`).
+The tarball is byte-identical for the same inputs: sorted entries, mtime 0, uid/gid 0, mode 0644,
+gzip header without name or time. Signing is a CI step; rendering only needs the public key.
+"""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import hashlib
+import io
+import json
+import tarfile
+from pathlib import Path
+from typing import Any
+
+from skipper_render.errors import Location, ValidationError
+
+POLICIES = "policies"
+STRUCTURED = {"data.json", ".manifest", ".signatures.json"}
+
+
+def _canonical(value: Any) -> bytes:
+    text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029").encode()  # as Go escapes them
+
+
+def file_hash(name: str, content: bytes) -> str:
+    """OPA's file digest: canonical JSON for structured files, raw bytes for the rest."""
+    if name.rsplit("/", 1)[-1] in STRUCTURED:
+        return hashlib.sha256(_canonical(json.loads(content))).hexdigest()
+    return hashlib.sha256(content).hexdigest()
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def collect(fleet: Path, capability: str) -> dict[str, bytes]:
+    """The bundle files of `capability`: policies/common/* then policies/<capability>/*."""
+    files: dict[str, bytes] = {}
+    for part in ("common", capability):
+        root = fleet / POLICIES / part
+        if not root.is_dir():
+            continue
+        for path in sorted(root.rglob("*")):
+            if path.is_file() and (path.suffix == ".rego" or path.name == "data.json"):
+                name = f"{part}/{path.relative_to(root).as_posix()}"
+                files[name] = path.read_bytes()
+    if not files:
+        where = Location(f"{POLICIES}/{capability}")
+        raise ValidationError.at(
+            where, f"no policies for {capability!r} in {POLICIES}/common or {POLICIES}/{capability}"
+        )
+    return files
+
+
+def sign(files: dict[str, bytes], private_key_pem: bytes, key_id: str, scope: str | None) -> bytes:
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
+    key = serialization.load_pem_private_key(private_key_pem, password=None)
+    if not isinstance(key, rsa.RSAPrivateKey):
+        raise ValidationError.at(Location(), "the signing key must be an RSA private key (RS256)")
+    payload: dict[str, Any] = {
+        "files": [{"name": n, "hash": file_hash(n, c), "algorithm": "SHA-256"} for n, c in sorted(files.items())]
+    }
+    if scope:
+        payload["scope"] = scope
+    header = {"alg": "RS256", "kid": key_id, "typ": "JWT"}
+    signing_input = f"{_b64(_canonical(header))}.{_b64(_canonical(payload))}"
+    signature = key.sign(signing_input.encode(), padding.PKCS1v15(), hashes.SHA256())
+    return _canonical({"signatures": [f"{signing_input}.{_b64(signature)}"]})
+
+
+def build(fleet: Path, capability: str, private_key_pem: bytes, key_id: str, scope: str | None) -> bytes:
+    """The signed, byte-reproducible bundle of one capability."""
+    files = collect(fleet, capability)
+    revision = hashlib.sha256(b"".join(f"{n}\t{file_hash(n, c)}\n".encode() for n, c in sorted(files.items())))
+    files[".manifest"] = _canonical({"revision": revision.hexdigest(), "metadata": {"capability": capability}})
+    files[".signatures.json"] = sign(files, private_key_pem, key_id, scope)
+    raw = io.BytesIO()
+    with tarfile.open(fileobj=raw, mode="w", format=tarfile.USTAR_FORMAT) as tar:
+        for name, content in sorted(files.items()):
+            info = tarfile.TarInfo(f"/{name}")
+            info.size, info.mtime, info.mode, info.uid, info.gid = len(content), 0, 0o644, 0, 0
+            tar.addfile(info, io.BytesIO(content))
+    out = io.BytesIO()
+    with gzip.GzipFile(filename="", mode="wb", fileobj=out, mtime=0) as gz:
+        gz.write(raw.getvalue())
+    return out.getvalue()
+
+
+def verify(bundle: bytes, public_key_pem: bytes, scope: str | None) -> list[str]:
+    """OPA's verification rules (`v1/bundle/verify.go`); returns the problems found, [] when valid."""
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
+    with tarfile.open(fileobj=io.BytesIO(bundle), mode="r:gz") as tar:
+        files = {m.name.lstrip("/"): tar.extractfile(m).read() for m in tar.getmembers() if m.isfile()}  # type: ignore[union-attr]
+    signatures = json.loads(files.pop(".signatures.json", b'{"signatures": []}'))["signatures"]
+    if len(signatures) != 1:
+        return [f"expected exactly one JWT, found {len(signatures)}"]
+    header_b64, payload_b64, signature_b64 = signatures[0].split(".")
+    key = serialization.load_pem_public_key(public_key_pem)
+    if not isinstance(key, rsa.RSAPublicKey):
+        return ["the verification key must be an RSA public key"]
+    try:
+        key.verify(_unb64(signature_b64), f"{header_b64}.{payload_b64}".encode(), padding.PKCS1v15(), hashes.SHA256())
+    except InvalidSignature:
+        return ["signature does not verify"]
+    payload = json.loads(_unb64(payload_b64))
+    problems = [] if payload.get("scope") == scope else [f"scope {payload.get('scope')!r} is not {scope!r}"]
+    listed = {f["name"]: f["hash"] for f in payload["files"]}
+    for name, content in sorted(files.items()):
+        if name not in listed:
+            problems.append(f"file {name} not included in bundle signature")
+        elif listed[name] != file_hash(name, content):
+            problems.append(f"{name}: digest mismatch")
+    problems += [f"file {name} is signed but missing from the bundle" for name in sorted(set(listed) - set(files))]
+    return problems
