@@ -135,3 +135,10 @@ def test_warden_needs_bundle_and_signing(tmp_path: Path) -> None:
     code, out, err = run("render", str(tmp_path))
     assert (code, out) == (1, "")
     assert "security.warden: security.warden needs bundle and signing" in err
+
+
+def test_kube_version_must_serve_the_output() -> None:
+    assert run("render", str(DEMO), "--env", "dev", "--kube-version", "1.33.1")[0] == 0
+    code, out, err = run("render", str(DEMO), "--env", "dev", "--kube-version", "v1.22.17")
+    assert (code, out) == (1, "")
+    assert "Kubernetes v1.22.17 is too old: the output needs 1.23+ (autoscaling/v2)" in err

@@ -390,3 +390,59 @@ def warden_verify(bundle: Path, public_key: Path, scope: str | None) -> None:
     if problems:
         sys.exit(1)
     click.echo(f"{bundle}: ok", err=True)
+
+
+_KUBECTL = click.option(
+    "--kubectl", default="kubectl", show_default=True, envvar="SKIPPER_KUBECTL", help="kubectl binary."
+)
+
+
+@main.command("apply")
+@_PATH
+@click.option("--env", "env", help="Environment (required when the fleet declares environments).")
+@click.option("--cluster", help="Cluster of the environment; also the kubectl context.")
+@click.option("--dry-run", is_flag=True, help="Server-side dry run.")
+@_KUBECTL
+def apply_cmd(path: Path, env: str | None, cluster: str | None, dry_run: bool, kubectl: str) -> None:
+    """Render, then `kubectl apply --server-side` the objects (the only way skipper writes to a cluster)."""
+    from skipper_render import cluster as kube
+
+    result = _render(RenderRequest(path, env, cluster=cluster))
+    try:
+        sys.exit(kube.apply(result, kubectl, dry_run, cluster))
+    except SkipperError as exc:
+        _fail(exc)
+
+
+@main.command("status")
+@_PATH
+@click.option("--env", "env", help="Environment (required when the fleet declares environments).")
+@click.option("--cluster", help="Cluster of the environment; also the kubectl context.")
+@_KUBECTL
+def status_cmd(path: Path, env: str | None, cluster: str | None, kubectl: str) -> None:
+    """The fleet's workloads in the cluster, through `kubectl get`."""
+    from skipper_render import cluster as kube
+
+    result = _render(RenderRequest(path, env, cluster=cluster))
+    try:
+        sys.exit(kube.status(result, kubectl, cluster))
+    except SkipperError as exc:
+        _fail(exc)
+
+
+@main.command("logs")
+@click.argument("capability")
+@click.option("-C", "--path", "path", type=click.Path(path_type=Path), default=".", show_default=True)
+@click.option("--env", "env", help="Environment (required when the fleet declares environments).")
+@click.option("--cluster", help="Cluster of the environment; also the kubectl context.")
+@click.option("-f", "--follow", is_flag=True)
+@_KUBECTL
+def logs_cmd(capability: str, path: Path, env: str | None, cluster: str | None, follow: bool, kubectl: str) -> None:
+    """The engine logs of CAPABILITY's pods, through `kubectl logs`."""
+    from skipper_render import cluster as kube
+
+    result = _render(RenderRequest(path, env, cluster=cluster))
+    try:
+        sys.exit(kube.logs(result, kubectl, capability, follow, cluster))
+    except SkipperError as exc:
+        _fail(exc)

@@ -11,6 +11,7 @@ depends on is in its `RenderRequest`.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -158,7 +159,24 @@ def _cluster(env: Environment | None, name: str | None, where: Location) -> Clus
     return found
 
 
+MIN_KUBE = (1, 23)  # autoscaling/v2 HorizontalPodAutoscaler; policy/v1 PDB needs 1.21
+
+
+def check_kube_version(version: str | None) -> None:
+    """The target cluster's version (`--kube-version`, Argo CD's KUBE_VERSION) must serve what we emit."""
+    if version is None:
+        return
+    match = re.match(r"^v?(\d+)\.(\d+)", version)
+    if match is None:
+        raise ValidationError.at(Location(), f"kube version {version!r} is not MAJOR.MINOR[.PATCH]")
+    if (int(match.group(1)), int(match.group(2))) < MIN_KUBE:
+        raise ValidationError.at(
+            Location(), f"Kubernetes {version} is too old: the output needs 1.23+ (autoscaling/v2)"
+        )
+
+
 def render(request: RenderRequest) -> RenderResult:
+    check_kube_version(request.kube_version)
     fleet_dir, doc, header, env_doc, env = load_inputs(request)
     spec, smap, names = effective_spec(doc, env_doc, request.capability)
     diags = Collector()
