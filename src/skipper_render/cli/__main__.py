@@ -1,0 +1,3 @@
+from skipper_render.cli import main
+
+main()

@@ -1,0 +1,153 @@
+"""promote, lock, warden, apply, status and logs: commands that write to the repo or a cluster."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from skipper_render.cli.base import (
+    KUBECTL_OPT,
+    PATH_ARG,
+    fail,
+    main,
+    render_or_fail,
+)
+from skipper_render.errors import Diagnostic, Location, SkipperError
+from skipper_render.render import RenderRequest
+
+
+@main.command("promote")
+@click.argument("capability")
+@click.option("--from", "source", required=True, help="Environment whose effective version is promoted.")
+@click.option("--to", "target", required=True, help="Environment whose overlay gets the pin.")
+@click.option("-C", "--path", "path", type=click.Path(path_type=Path), default=".", show_default=True)
+def promote_cmd(capability: str, source: str, target: str, path: Path) -> None:
+    """Pin CAPABILITY in --to at --from's engine version and bundle; print the rendered diff."""
+    from skipper_render import promote
+
+    try:
+        change = promote.promote(path, capability, source, target)
+    except SkipperError as exc:
+        fail(exc)
+    sys.stdout.write(change.diff)
+    click.echo(f"pinned {capability} in {change.overlay}", err=True)
+
+
+@main.command("lock")
+@PATH_ARG
+@click.option("--env", "env", required=True, help="Environment to pin.")
+def lock_cmd(path: Path, env: str) -> None:
+    """Pin every capability of --env at what it renders now; print the rendered diff."""
+    from skipper_render import promote
+
+    try:
+        change = promote.lock(path, env)
+    except SkipperError as exc:
+        fail(exc)
+    sys.stdout.write(change.diff)
+    click.echo(f"pinned {len(change.pins)} capabilities in {change.overlay}", err=True)
+
+
+@main.group("warden")
+def warden_group() -> None:
+    """Warden policy bundles (OPA): build and sign in CI, verify anywhere."""
+
+
+@warden_group.command("bundle")
+@PATH_ARG
+@click.option("--env", "env", help="Environment (required when the fleet declares environments).")
+@click.option("--signing-key", type=click.Path(path_type=Path, exists=True, dir_okay=False), required=True)
+@click.option("--output-dir", type=click.Path(path_type=Path), required=True, help="Bundles go to DIR/<resource>.")
+def warden_bundle(path: Path, env: str | None, signing_key: Path, output_dir: Path) -> None:
+    """Build one signed, reproducible bundle per capability from policies/ (a CI step)."""
+    from skipper_render import warden
+
+    result = render_or_fail(RenderRequest(path, env))
+    settings = result.fleet.spec.security.warden
+    if settings is None or settings.bundle is None or settings.signing is None:
+        fail(SkipperError([Diagnostic(Location("naftiko.fleet.yaml"), "security.warden needs bundle and signing")]))
+    fleet_dir = path if path.is_dir() else path.parent
+    key = signing_key.read_bytes()
+    try:
+        bundles = {
+            settings.bundle.resource.replace("{capability}", cap.name): warden.build(
+                fleet_dir, cap.name, key, settings.signing.keyId, settings.signing.scope
+            )
+            for cap in result.fleet.capabilities
+        }
+    except SkipperError as exc:
+        fail(exc)
+    for resource, data in sorted(bundles.items()):
+        target = output_dir / resource
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+        click.echo(f"wrote {target} ({len(data)} bytes)", err=True)
+
+
+@warden_group.command("verify")
+@click.argument("bundle", type=click.Path(path_type=Path, exists=True, dir_okay=False))
+@click.option("--public-key", type=click.Path(path_type=Path, exists=True, dir_okay=False), required=True)
+@click.option("--scope", default=None)
+def warden_verify(bundle: Path, public_key: Path, scope: str | None) -> None:
+    """Check a bundle as OPA does: one JWT, valid signature, scope, every file listed and unchanged."""
+    from skipper_render import warden
+
+    problems = warden.verify(bundle.read_bytes(), public_key.read_bytes(), scope)
+    for problem in problems:
+        click.echo(f"{bundle}: {problem}", err=True)
+    if problems:
+        sys.exit(1)
+    click.echo(f"{bundle}: ok", err=True)
+
+
+@main.command("apply")
+@PATH_ARG
+@click.option("--env", "env", help="Environment (required when the fleet declares environments).")
+@click.option("--cluster", help="Cluster of the environment; also the kubectl context.")
+@click.option("--dry-run", is_flag=True, help="Server-side dry run.")
+@KUBECTL_OPT
+def apply_cmd(path: Path, env: str | None, cluster: str | None, dry_run: bool, kubectl: str) -> None:
+    """Render, then `kubectl apply --server-side` the objects (the only way skipper writes to a cluster)."""
+    from skipper_render import cluster as kube
+
+    result = render_or_fail(RenderRequest(path, env, cluster=cluster))
+    try:
+        sys.exit(kube.apply(result, kubectl, dry_run, cluster))
+    except SkipperError as exc:
+        fail(exc)
+
+
+@main.command("status")
+@PATH_ARG
+@click.option("--env", "env", help="Environment (required when the fleet declares environments).")
+@click.option("--cluster", help="Cluster of the environment; also the kubectl context.")
+@KUBECTL_OPT
+def status_cmd(path: Path, env: str | None, cluster: str | None, kubectl: str) -> None:
+    """The fleet's workloads in the cluster, through `kubectl get`."""
+    from skipper_render import cluster as kube
+
+    result = render_or_fail(RenderRequest(path, env, cluster=cluster))
+    try:
+        sys.exit(kube.status(result, kubectl, cluster))
+    except SkipperError as exc:
+        fail(exc)
+
+
+@main.command("logs")
+@click.argument("capability")
+@click.option("-C", "--path", "path", type=click.Path(path_type=Path), default=".", show_default=True)
+@click.option("--env", "env", help="Environment (required when the fleet declares environments).")
+@click.option("--cluster", help="Cluster of the environment; also the kubectl context.")
+@click.option("-f", "--follow", is_flag=True)
+@KUBECTL_OPT
+def logs_cmd(capability: str, path: Path, env: str | None, cluster: str | None, follow: bool, kubectl: str) -> None:
+    """The engine logs of CAPABILITY's pods, through `kubectl logs`."""
+    from skipper_render import cluster as kube
+
+    result = render_or_fail(RenderRequest(path, env, cluster=cluster))
+    try:
+        sys.exit(kube.logs(result, kubectl, capability, follow, cluster))
+    except SkipperError as exc:
+        fail(exc)
