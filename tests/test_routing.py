@@ -145,11 +145,11 @@ def test_conflicting_rest_prefixes_are_errors(tmp_path: Path) -> None:
 def test_istio_policies() -> None:
     objects = _objects(ISTIO, "prod")
     policy = _get(objects, "AuthorizationPolicy", "teams")["spec"]
-    principals = policy["rules"][0]["from"][0]["source"]["principals"]
-    assert principals == [
-        "cluster.local/ns/harbor-prod/sa/harbor-mcp-gateway",
-        "cluster.local/ns/harbor-prod/sa/shipyard",
-    ]
+    callers, gateway = policy["rules"][0], policy["rules"][1]
+    assert callers["from"][0]["source"]["principals"] == ["cluster.local/ns/harbor-prod/sa/shipyard"]
+    assert callers["to"][0]["operation"]["ports"] == ["3001", "3002", "3003"]
+    assert gateway["from"][0]["source"]["principals"] == ["cluster.local/ns/harbor-prod/sa/harbor-mcp-gateway"]
+    assert gateway["to"][0]["operation"]["ports"] == ["3001"]  # the MCP gateway reaches MCP ports only
     assert _get(objects, "PeerAuthentication", "teams")["spec"]["mtls"] == {"mode": "STRICT"}
     shipyard = _get(objects, "AuthorizationPolicy", "shipyard")["spec"]["rules"]
     assert {

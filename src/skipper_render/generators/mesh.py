@@ -53,6 +53,16 @@ def _retries(cap: ResolvedCapability) -> int:
     return max((retry.maxAttempts or 1) - 1, 0) if retry else 0
 
 
+def _allow(namespace: str, accounts: set[str], ports: list[int]) -> list[dict[str, Any]]:
+    """One ALLOW rule: these service accounts, to these ports."""
+    if not accounts or not ports:
+        return []
+    principals = sorted(_principal(namespace, a) for a in accounts)
+    return [
+        {"from": [{"source": {"principals": principals}}], "to": [{"operation": {"ports": [str(p) for p in ports]}}]}
+    ]
+
+
 def istio(cap: ResolvedCapability, ctx: Context, allowed: set[str]) -> list[Obj]:
     resilience = cap.klass.resilience
     meta = names.metadata(cap.name, cap, ctx.fleet)
@@ -85,10 +95,10 @@ def istio(cap: ResolvedCapability, ctx: Context, allowed: set[str]) -> list[Obj]
     selector = {"matchLabels": names.selector(cap)}
     control = names.control_port(cap)
     peer: dict[str, Any] = {"selector": selector, "mtls": {"mode": "STRICT"}}
-    rules: list[dict[str, Any]] = []
-    if allowed:
-        principals = sorted(_principal(cap.namespace, a) for a in allowed)
-        rules.append({"from": [{"source": {"principals": principals}}]})
+    gateways = set(gateway_accounts(ctx))
+    business = [p.number for p in names.ports(cap) if p.expose.type != "control"]
+    mcp = [p.number for p in names.ports(cap) if p.expose.type == "mcp"]
+    rules = _allow(cap.namespace, allowed - gateways, business) + _allow(cap.namespace, allowed & gateways, mcp)
     public = [p for p in names.ports(cap) if p.expose.type != "control" and cap.is_public(p.expose.namespace)]
     ingress = ctx.fleet.spec.routing.ingress
     if public and ingress is not None:
