@@ -13,6 +13,7 @@ MANAGED_BY = "skipper-render"
 CAPABILITY = "naftiko.io/capability"
 TIER = "naftiko.io/tier"
 ENVIRONMENT = "naftiko.io/environment"
+CLUSTER = "naftiko.io/cluster"  # only when rendering one cluster of a multi-cluster environment
 SPEC_DIGEST = "naftiko.io/spec-digest"
 CONTAINER = "ikanos"
 SPEC_KEY = "capability.yaml"
@@ -50,8 +51,10 @@ def selector(cap: ResolvedCapability) -> dict[str, str]:
 
 def labels(cap: ResolvedCapability, fleet: ResolvedFleet) -> dict[str, str]:
     """User labels first; the standard labels win so selectors and tooling can rely on them."""
+    per_cluster = {CLUSTER: fleet.cluster.name} if fleet.cluster is not None else {}
     return {
         **cap.labels,
+        **per_cluster,
         "app.kubernetes.io/name": cap.name,
         "app.kubernetes.io/instance": cap.name,
         "app.kubernetes.io/part-of": fleet.name,

@@ -136,6 +136,7 @@ def resolve(
     resolved = []
     known = names if names is not None else frozenset(spec.capabilities)
     pins = pins or {}
+    standby = cluster is not None and cluster.role == "standby"
     for cap_name in sorted(spec.capabilities):
         target = namespace or spec.namespace
         try:
@@ -150,6 +151,7 @@ def resolve(
                 diags,
                 target,
                 pins.get(cap_name),
+                standby,
             )
         except SkipperError as exc:  # a file problem in one capability must not hide the others'
             diags.extend(exc.diagnostics)
@@ -192,6 +194,7 @@ def _resolve_one(
     diags: Collector,
     namespace: str,
     pin: Pin | None,
+    standby: bool = False,
 ) -> ResolvedCapability | None:
     path = ("capabilities", name)
     defaults = fleet.defaults
@@ -239,6 +242,9 @@ def _resolve_one(
         replicas = 0
     elif replicas is None and hpa is None:
         replicas = 1
+    if standby:  # a warm standby: one ready replica, free to scale up on failover
+        replicas = min(replicas, 1) if replicas is not None else None
+        hpa = hpa.model_copy(update={"minReplicas": 1}) if hpa is not None else None
     resources = Resources.model_validate(
         merge_patch(
             merge_patch(klass.resources.model_dump(exclude_none=True), _dump(defaults, "resources")),
