@@ -72,3 +72,15 @@ def test_nginx_canary_uses_the_public_ingress() -> None:
     canary = _get(_objects("naftiko-legacy", "dev"), "Rollout", "teams")["spec"]["strategy"]["canary"]
     assert canary["trafficRouting"] == {"nginx": {"stableIngress": "teams"}}
     assert canary["steps"] == [{"setWeight": 25}, {"pause": {"duration": "10m"}}]
+
+
+def test_linkerd_canary_weights_gamma_routes() -> None:
+    objects = _objects("routing-linkerd", "prod")
+    canary = _get(objects, "Rollout", "ping")["spec"]["strategy"]["canary"]
+    routes = canary["trafficRouting"]["plugins"]["argoproj-labs/gatewayAPI"]["httpRoutes"]
+    assert routes == [{"name": "ping-rest-mesh"}, {"name": "ping-skill-mesh"}]
+    for route in routes:
+        obj = _get(objects, "HTTPRoute", route["name"])
+        assert obj["apiVersion"] == "gateway.networking.k8s.io/v1"
+        assert obj["spec"]["parentRefs"][0]["kind"] == "Service"
+        assert [b["weight"] for b in obj["spec"]["rules"][0]["backendRefs"]] == [100, 0]

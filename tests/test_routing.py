@@ -172,9 +172,11 @@ def test_linkerd_policies() -> None:
     assert deployment["spec"]["template"]["metadata"]["annotations"]["linkerd.io/inject"] == "enabled"
     servers = {o["metadata"]["name"] for o in objects if o["kind"] == "Server"}
     assert {"ping-control", "ping-rest", "ping-skill"} <= servers
-    route = _get(objects, "HTTPRoute", "shipyard-mesh")
+    route = _get(objects, "HTTPRoute", "shipyard-mcp-mesh")
     assert route["apiVersion"] == "policy.linkerd.io/v1beta3"
     assert route["metadata"]["annotations"]["retry.linkerd.io/limit"] == "4"
+    assert route["spec"]["parentRefs"] == [{"group": "core", "kind": "Service", "name": "shipyard", "port": 3001}]
+    assert route["spec"]["rules"] == [{"backendRefs": [{"name": "shipyard", "port": 3001}]}]
 
 
 def test_consul_policies() -> None:

@@ -151,22 +151,29 @@ def linkerd(cap: ResolvedCapability, ctx: Context) -> list[Obj]:
     annotations = {"timeout.linkerd.io/request": "30s"}
     if _retries(cap):
         annotations |= {"retry.linkerd.io/http": "5xx", "retry.linkerd.io/limit": str(_retries(cap))}
-    ports = [p for p in names.ports(cap) if p.expose.type != "control"]
-    if ports:
-        parents = [{"group": "core", "kind": "Service", "name": cap.name, "port": p.number} for p in ports]
+    # A canary needs routes Argo Rollouts' Gateway API plugin can weight: Gateway API (GAMMA)
+    # routes, which Linkerd honours like its own policy routes.
+    canary = traffic_router(cap, ctx) == "linkerd"
+    api, group = ("gateway.networking.k8s.io/v1", "") if canary else (LINKERD, "core")
+    for port in (p for p in names.ports(cap) if p.expose.type != "control"):
+        backends: list[dict[str, Any]] = [{"name": cap.name, "port": port.number}]
+        if canary:
+            backends = [{**backends[0], "weight": 100}, {"name": canary_service(cap), "port": port.number, "weight": 0}]
+        parent = {"group": group, "kind": "Service", "name": cap.name, "port": port.number}
         objects.append(
             {
-                "apiVersion": LINKERD,
+                "apiVersion": api,
                 "kind": "HTTPRoute",
-                # not `{cap}`: `kubectl get httproute {cap}` would be ambiguous beside a Gateway API route
-                "metadata": names.metadata(f"{cap.name}-mesh", cap, ctx.fleet, annotations),
-                "spec": {
-                    "parentRefs": parents,
-                    "rules": [{"backendRefs": [{"name": cap.name, "port": p.number} for p in ports[:1]]}],
-                },
+                "metadata": names.metadata(mesh_route(cap, port.name), cap, ctx.fleet, annotations),
+                "spec": {"parentRefs": [parent], "rules": [{"backendRefs": backends}]},
             }
         )
     return objects
+
+
+def mesh_route(cap: ResolvedCapability, port_name: str) -> str:
+    """Not `{cap}`: `kubectl get httproute {cap}` would be ambiguous beside the public route."""
+    return f"{cap.name}-{port_name}-mesh"
 
 
 def consul(cap: ResolvedCapability, ctx: Context, allowed: set[str]) -> list[Obj]:

@@ -2,10 +2,11 @@
 
 The Rollout `{cap}` carries the same pod template the Deployment would, so switching strategy
 changes no pod. Canary traffic is split by what already routes the capability: Istio (the
-VirtualService `{cap}`, route `primary`), the Gateway API plugin (the public HTTPRoute `{cap}`) or
-ingress-nginx (the public Ingress `{cap}`); otherwise (Linkerd, Consul, no public route) the canary
-is replica-based. Blue-green renders the active Service `{cap}` and a preview Service.
-Analysis reads the engine's metrics (error ratio and p99 latency) through an AnalysisTemplate.
+VirtualService `{cap}`, route `primary`), the Gateway API plugin (the public HTTPRoute `{cap}`, or
+with Linkerd its per-port GAMMA routes `{cap}-{port}-mesh`) or ingress-nginx (the public Ingress
+`{cap}`); otherwise (Consul, no public route) the canary is replica-based. Blue-green renders the
+active Service `{cap}` and a preview Service. Analysis reads the engine's metrics (error ratio and
+p99 latency) through an AnalysisTemplate.
 The controller-owned `rollouts-pod-template-hash` label is never rendered.
 """
 
@@ -47,6 +48,8 @@ def traffic_router(cap: ResolvedCapability, ctx: Context) -> str | None:
     routing = ctx.fleet.spec.routing
     if routing.mesh == "istio":
         return "istio"
+    if routing.mesh == "linkerd":
+        return "linkerd"
     public = any(cap.is_public(e.namespace) for e in cap.spec.exposes if e.type != "control")
     if routing.mesh == "none" and public and routing.ingress is not None:
         if routing.ingress.api == "gateway":
@@ -62,6 +65,9 @@ def _traffic_routing(cap: ResolvedCapability, ctx: Context) -> dict[str, Any] | 
         return {"istio": {"virtualService": {"name": cap.name, "routes": ["primary"]}}}
     if router == "gateway":
         return {"plugins": {"argoproj-labs/gatewayAPI": {"httpRoute": cap.name, "namespace": cap.namespace}}}
+    if router == "linkerd":
+        routes = [{"name": f"{cap.name}-{p.name}-mesh"} for p in names.ports(cap) if p.expose.type != "control"]
+        return {"plugins": {"argoproj-labs/gatewayAPI": {"httpRoutes": routes, "namespace": cap.namespace}}}
     if router == "nginx":
         return {"nginx": {"stableIngress": cap.name}}
     return None
