@@ -142,3 +142,32 @@ def test_kube_version_must_serve_the_output() -> None:
     code, out, err = run("render", str(DEMO), "--env", "dev", "--kube-version", "v1.22.17")
     assert (code, out) == (1, "")
     assert "Kubernetes v1.22.17 is too old: the output needs 1.23+ (autoscaling/v2)" in err
+
+
+@pytest.mark.parametrize(
+    ("files", "expected"),
+    [
+        (
+            {"naftiko.fleet.yaml": "- a\n"},
+            "naftiko.fleet.yaml:1:1: a fleet manifest must be a mapping (apiVersion, kind, metadata, spec)",
+        ),
+        (
+            {
+                "naftiko.fleet.yaml": fleet_yaml("hello: {spec: hello.ikanos.yml, labels: [a]}"),
+                "hello.ikanos.yml": MINIMAL_SPEC,
+            },
+            "naftiko.fleet.yaml:7:37: capabilities.hello.labels: expected a mapping, found list",
+        ),
+    ],
+)
+def test_shape_errors_are_plain_words(tmp_path: Path, files: dict[str, str], expected: str) -> None:
+    write_tree(tmp_path, files)
+    code, out, err = run("render", str(tmp_path))
+    assert (code, out) == (1, "")
+    assert err.splitlines()[0] == expected
+
+
+def test_missing_path_is_a_clear_error(tmp_path: Path) -> None:
+    code, _, err = run("render", str(tmp_path / "nope"))
+    assert code == 1
+    assert err.splitlines()[0] == f"{tmp_path / 'nope'}: no such fleet directory or manifest"

@@ -74,6 +74,10 @@ def pydantic_errors(
             message = f"unknown field {path[-1]!r}"
         elif err["type"] == "missing":
             message = f"required field {path[-1]!r} is missing"
+        elif err["type"] in ("model_type", "dict_type", "model_attributes_type"):
+            message = f"expected a mapping, found {type(err['input']).__name__}"
+        elif err["type"] == "list_type":
+            message = f"expected a list, found {type(err['input']).__name__}"
         elif err["type"] == "literal_error":
             message = f"{err['input']!r} is not allowed: {message.lower()}"
         full = prefix + path
@@ -93,13 +97,16 @@ def load_inputs(
     request: RenderRequest,
 ) -> tuple[FleetDir, Document, Fleet, Document | None, Environment | None]:
     """Read and check the manifest and (if an environment is named) its overlay."""
+    if not request.path.exists():
+        raise LoadError.at(Location(str(request.path)), "no such fleet directory or manifest")
     fleet_dir, manifest = locate(request.path)
     fleet_dir = FleetDir(fleet_dir.root, request.limits)
     if not fleet_dir.exists(manifest):
         raise LoadError.at(Location(manifest), f"no fleet manifest {manifest} in {fleet_dir.root}")
     doc = fleet_dir.load(manifest, Location(manifest))
-    shape = {k: v for k, v in doc.data.items() if k != "spec"} if isinstance(doc.data, dict) else doc.data
-    header = _validate_model(_FleetHeader, shape, doc)
+    if not isinstance(doc.data, dict):
+        raise ValidationError.at(doc.loc(()), "a fleet manifest must be a mapping (apiVersion, kind, metadata, spec)")
+    header = _validate_model(_FleetHeader, {k: v for k, v in doc.data.items() if k != "spec"}, doc)
     environments = (doc.data.get("spec") or {}).get("environments") or {}
     known = ", ".join(sorted(environments)) if isinstance(environments, dict) else ""
     if request.env is None:
