@@ -41,6 +41,7 @@ class RenderRequest:
     part: Part = "all"  # "fleet": only fleet-level objects (gateways, dashboards, classes); "capabilities": the rest
     target: Target = "kubernetes"
     strict: bool = False
+    schema_lint: bool = False  # check specs against the ikanos JSON Schema (always with strict)
     api_versions: frozenset[str] | None = None
     kube_version: str | None = None
     limits: Limits = field(default_factory=Limits)
@@ -205,6 +206,7 @@ def render(request: RenderRequest) -> RenderResult:
         pins=env.spec.pins if env else None,
         names=names,
         strict=request.strict,
+        schema_lint=request.schema_lint,
     )
     # Generators run even when resolve found errors, so one run reports every problem at once.
     ctx = Context(fleet, request.target, diags, request.api_versions)
@@ -253,7 +255,7 @@ def validate(path: Path, env: str | None, strict: bool, limits: Limits | None = 
     errors: list[Diagnostic] = []
     for name in names:
         try:
-            result = render(RenderRequest(path, name, strict=strict, limits=limits or Limits()))
+            result = render(RenderRequest(path, name, strict=strict, schema_lint=True, limits=limits or Limits()))
             warnings.extend(result.warnings)
         except SkipperError as exc:
             errors.extend(exc.diagnostics)

@@ -130,9 +130,10 @@ def resolve(
     pins: Mapping[str, Pin] | None = None,
     names: frozenset[str] | None = None,
     strict: bool = False,
+    schema_lint: bool = False,
 ) -> ResolvedFleet:
     classes = effective_classes(spec)
-    reader = SpecReader(fleet_dir, diags, strict)
+    reader = SpecReader(fleet_dir, diags, strict, schema_lint)
     resolved = []
     known = names if names is not None else frozenset(spec.capabilities)
     pins = pins or {}

@@ -37,10 +37,11 @@ _SECTIONS = ("consumes", "exposes", "aggregates", "binds")
 class SpecReader:
     """Parses one capability bundle; diagnostics go to the shared collector."""
 
-    def __init__(self, fleet: FleetDir, diags: Collector, strict: bool) -> None:
+    def __init__(self, fleet: FleetDir, diags: Collector, strict: bool, schema_lint: bool = False) -> None:
         self.fleet = fleet
         self.diags = diags
         self.strict = strict
+        self.schema_lint = schema_lint or strict
 
     def lint(self, where: Location, message: str) -> None:
         """A spec-schema problem: a warning, or an error under --strict."""
@@ -58,6 +59,11 @@ class SpecReader:
         dialect, version = self.version(doc)
         if dialect is None:
             return None
+        if self.schema_lint:
+            from skipper_render.lint import lint
+
+            for path, message in lint(doc, dialect, version):
+                self.lint(doc.loc(path), message)
         capability = data.get("capability")
         if not isinstance(capability, dict):
             self.diags.error(doc.loc(()), "no 'capability' section: a standalone section file cannot be deployed")
