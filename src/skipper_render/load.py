@@ -13,6 +13,7 @@ import os
 import posixpath
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
+from importlib import resources
 from pathlib import Path as FsPath
 from typing import Any
 
@@ -127,6 +128,16 @@ class FleetDir:
 
     def load(self, rel: str, where: Location) -> Document:
         return parse_yaml(self.read_bytes(rel, where), rel, self.limits)
+
+
+def package_documents(folder: str) -> dict[str, Document]:
+    """The YAML files shipped in `skipper_render/data/<folder>/` (package data, not user input)."""
+    root = resources.files("skipper_render") / "data" / folder
+    return {
+        entry.name.removesuffix(".yaml"): parse_yaml(entry.read_bytes(), f"<builtin>/{folder}/{entry.name}")
+        for entry in sorted(root.iterdir(), key=lambda e: e.name)
+        if entry.name.endswith(".yaml")
+    }
 
 
 def decode(raw: bytes, file: str) -> str:

@@ -7,11 +7,10 @@ defaults; `spec.classes` in a fleet adds classes or replaces a built-in one whol
 from __future__ import annotations
 
 from functools import cache
-from importlib import resources
 
 from pydantic import Field
 
-from skipper_render.load import parse_yaml
+from skipper_render.load import package_documents
 from skipper_render.model.common import Duration, Quantity, Strict
 
 BUILTIN_CLASSES = ("dev", "premium", "standard")
@@ -74,10 +73,5 @@ class ClassSpec(Strict):
 
 @cache
 def builtin_classes() -> dict[str, ClassSpec]:
-    """The shipped defaults, parsed once per process (package data, not user input)."""
-    out: dict[str, ClassSpec] = {}
-    folder = resources.files("skipper_render") / "data" / "classes"
-    for name in BUILTIN_CLASSES:
-        doc = parse_yaml((folder / f"{name}.yaml").read_bytes(), f"<builtin>/{name}.yaml")
-        out[name] = ClassSpec.model_validate(doc.data["spec"])
-    return out
+    """The shipped defaults, validated once per process (the files are read by `load`)."""
+    return {name: ClassSpec.model_validate(doc.data["spec"]) for name, doc in package_documents("classes").items()}
