@@ -11,7 +11,7 @@ import jsonschema
 import pytest
 import yaml
 from click.testing import CliRunner
-from helpers import FIXTURES, SCHEMAS
+from helpers import FIXTURES, SCHEMAS, validate_object
 
 from skipper_render.cli import main
 from skipper_render.errors import ValidationError
@@ -191,3 +191,17 @@ def test_consul_policies() -> None:
     assert _get(objects, "ServiceResolver", "ping")["spec"]["failover"] == {"*": {"datacenters": ["us-east-1"]}}
     annotations = _get(objects, "Deployment", "ping")["spec"]["template"]["metadata"]["annotations"]
     assert annotations["consul.hashicorp.com/connect-inject"] == "true"
+
+
+def test_long_fleet_names_still_give_valid_gateway_objects(tmp_path: Path) -> None:
+    fleet = _copy(tmp_path)
+    manifest = fleet / "naftiko.fleet.yaml"
+    long_name = "a" * 60 + "-xy"
+    manifest.write_text(manifest.read_text().replace("metadata:\n  name: harbor", f"metadata:\n  name: {long_name}"))
+    objects = _objects(fleet, "prod")
+    gateway = next(o for o in objects if o["kind"] == "Service" and o["metadata"]["name"].startswith("a" * 50))
+    assert len(gateway["metadata"]["name"]) <= 63
+    for obj in objects:
+        validate_object(obj)
+        for value in obj["metadata"].get("labels", {}).values():
+            assert len(value) <= 63

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -66,10 +67,23 @@ def labels(cap: ResolvedCapability, fleet: ResolvedFleet) -> dict[str, str]:
     }
 
 
+def short(name: str, limit: int = 63) -> str:
+    """`name`, or a stable shortening (`<prefix>-<8 hex of sha256>`) when it exceeds `limit`."""
+    if len(name) <= limit:
+        return name
+    digest = hashlib.sha256(name.encode()).hexdigest()[:8]
+    return f"{name[: limit - 9].rstrip('-')}-{digest}"
+
+
+def mcp_gateway(fleet: ResolvedFleet) -> str:
+    """The MCP gateway's name: its Deployment, Service (a DNS-1035 label, <= 63) and account."""
+    return short(f"{fleet.name}-mcp-gateway")
+
+
 def fleet_labels(fleet: ResolvedFleet, component: str) -> dict[str, str]:
     return {
         "app.kubernetes.io/name": component,
-        "app.kubernetes.io/instance": f"{fleet.name}-{component}",
+        "app.kubernetes.io/instance": short(f"{fleet.name}-{component}"),
         "app.kubernetes.io/part-of": fleet.name,
         "app.kubernetes.io/managed-by": MANAGED_BY,
         ENVIRONMENT: fleet.environment,

@@ -42,7 +42,7 @@ class Target:
 
 
 def component(ctx: Context) -> str:
-    return f"{ctx.fleet.name}-mcp-gateway"
+    return names.mcp_gateway(ctx.fleet)
 
 
 def _token(cap: ResolvedCapability, expose: Expose, ctx: Context) -> tuple[str, str] | None:

@@ -25,7 +25,7 @@ RETRY_ON = "5xx,reset,connect-failure,retriable-status-codes"
 
 def gateway_accounts(ctx: Context) -> list[str]:
     routing = ctx.fleet.spec.routing
-    return [f"{ctx.fleet.name}-mcp-gateway"] if routing.mcpGateway and routing.mcpGateway.enabled else []
+    return [names.mcp_gateway(ctx.fleet)] if routing.mcpGateway and routing.mcpGateway.enabled else []
 
 
 def pod_metadata(ctx: Context) -> tuple[dict[str, str], dict[str, str]]:

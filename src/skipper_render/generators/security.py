@@ -121,7 +121,7 @@ def network_policy(cap: ResolvedCapability, ctx: Context) -> list[Obj]:
     gateway = ctx.fleet.spec.routing.mcpGateway
     mcp = [{"port": p.number, "protocol": "TCP"} for p in ports if p.expose.type == "mcp"]
     if gateway is not None and gateway.enabled and mcp:
-        instance = {"app.kubernetes.io/instance": f"{ctx.fleet.name}-mcp-gateway"}
+        instance = {"app.kubernetes.io/instance": names.mcp_gateway(ctx.fleet)}
         rules.append({"from": [{"podSelector": {"matchLabels": instance}}], "ports": mcp})
     public = [
         {"port": p.number, "protocol": "TCP"}
