@@ -40,3 +40,9 @@ def test_clean_ikanos_spec_has_no_findings() -> None:
     warnings = validate(FIXTURES / "valid" / "routing-istio", "prod", strict=False)
     ping = [w for w in warnings if "ping.ikanos.yml" in w.location.file and "schema:" in w.message]
     assert ping == []
+
+
+def test_findings_come_from_the_variant_the_type_names() -> None:
+    warnings = [str(w) for w in validate(LEGACY, "dev", strict=False)]
+    # a skill expose is checked as a skill expose, not as whichever variant ranks first
+    assert f"{TEAMS}:66:7: capability.exposes[2]: warning: schema: 'skills' is a required property" in warnings
