@@ -34,13 +34,14 @@ def import_mounts(cap: ResolvedCapability) -> list[ImportMount]:
 
 def generate(cap: ResolvedCapability, ctx: Context) -> list[Obj]:
     texts = {f.path: f.text for f in cap.spec.files}
-    objects = [_configmap(names.spec_configmap(cap.name), names.SPEC_KEY, cap.spec.main.text, cap, ctx)]
-    for mount in import_mounts(cap):
-        objects.append(_configmap(mount.configmap, mount.key, texts[mount.file], cap, ctx))
-    for obj, path in zip(objects, [cap.spec.main.path, *(m.file for m in import_mounts(cap))], strict=True):
-        size = sum(len(v.encode()) for v in obj["data"].values())
+    wanted = [(names.spec_configmap(cap.name), names.SPEC_KEY, cap.spec.main.path)]
+    wanted += [(m.configmap, m.key, m.file) for m in import_mounts(cap)]
+    objects = []
+    for name, key, path in wanted:
+        size = len(texts[path].encode())
         if size > CONFIGMAP_LIMIT:
             ctx.diags.error(cap.where, f"{path} is {size} bytes; a ConfigMap holds at most {CONFIGMAP_LIMIT}")
+        objects.append(_configmap(name, key, texts[path], cap, ctx))
     return objects
 
 
