@@ -53,7 +53,6 @@ class RenderResult:
     warnings: tuple[Diagnostic, ...]
     fleet: ResolvedFleet
     fleet_level: int = 0  # how many of the objects are fleet-level (the Argo CD "fleet" part)
-    clusters: tuple[Cluster, ...] = ()  # the environment's clusters (several = multi-region)
 
 
 def locate(path: Path) -> tuple[FleetDir, str]:
@@ -223,8 +222,7 @@ def render(request: RenderRequest) -> RenderResult:
             smap.loc(("capabilities",)), "the render produced no objects (every capability absent?)"
         )
     fleet_objects = sum(1 for producer, _ in produced if producer.endswith("(fleet)"))
-    clusters = tuple(env.spec.clusters or ()) if env else ()
-    return RenderResult(tuple(objects), tuple(sorted(set(diags.warnings))), fleet, fleet_objects, clusters)
+    return RenderResult(tuple(objects), tuple(sorted(set(diags.warnings))), fleet, fleet_objects)
 
 
 def run_generators(ctx: Context, per_capability: bool = True, fleet_level: bool = True) -> list[tuple[str, Obj]]:

@@ -46,7 +46,7 @@ def render_or_fail(request: RenderRequest) -> RenderResult:
 
 
 def cluster_names(result: RenderResult) -> list[str | None]:
-    return [c.name for c in result.clusters] or [None]
+    return [c.name for c in result.fleet.clusters] or [None]
 
 
 def parse_api_versions(value: str | None) -> frozenset[str] | None:
