@@ -20,6 +20,12 @@ CONTAINER = "ikanos"
 SPEC_KEY = "capability.yaml"
 SPEC_MOUNT = "/data/capability.yaml"
 ENGINE_WORKDIR = "/app"
+# Restricted Pod Security for every container we render (engine, gateway, Warden sidecar).
+RESTRICTED_CONTAINER = {
+    "allowPrivilegeEscalation": False,
+    "readOnlyRootFilesystem": True,
+    "capabilities": {"drop": ["ALL"]},
+}
 _UNSAFE = re.compile(r"[^a-z0-9-]+")
 
 

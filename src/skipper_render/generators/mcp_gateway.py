@@ -186,11 +186,7 @@ def _deployment(ctx: Context, text: str, found: list[Target]) -> Obj:
         "readinessProbe": probe,
         "startupProbe": {**probe, "periodSeconds": 2, "failureThreshold": 30},
         "resources": {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"memory": "512Mi"}},
-        "securityContext": {
-            "allowPrivilegeEscalation": False,
-            "readOnlyRootFilesystem": True,
-            "capabilities": {"drop": ["ALL"]},
-        },
+        "securityContext": names.RESTRICTED_CONTAINER,
         "volumeMounts": mounts,
     }
     checksum = hashlib.sha256(text.encode()).hexdigest()

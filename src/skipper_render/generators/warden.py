@@ -81,11 +81,7 @@ def sidecar(cap: ResolvedCapability, ctx: Context) -> tuple[dict[str, Any], dict
         "readinessProbe": {"httpGet": {"path": "/health?bundles", "port": "warden"}, "periodSeconds": 5},
         "livenessProbe": {"httpGet": {"path": "/health", "port": "warden"}, "periodSeconds": 10},
         "resources": {"requests": {"cpu": "50m", "memory": "64Mi"}, "limits": {"memory": "256Mi"}},
-        "securityContext": {
-            "allowPrivilegeEscalation": False,
-            "readOnlyRootFilesystem": True,
-            "capabilities": {"drop": ["ALL"]},
-        },
+        "securityContext": names.RESTRICTED_CONTAINER,
         "volumeMounts": [{"name": "warden", "mountPath": "/config", "readOnly": True}],
     }
     return container, {"name": "warden", "configMap": {"name": f"{cap.name}-warden"}}

@@ -27,12 +27,7 @@ _POD_SECURITY = {
     "fsGroup": 10001,
     "seccompProfile": {"type": "RuntimeDefault"},
 }
-_CONTAINER_SECURITY = {
-    "allowPrivilegeEscalation": False,
-    "readOnlyRootFilesystem": True,
-    "privileged": False,
-    "capabilities": {"drop": ["ALL"]},
-}
+_CONTAINER_SECURITY = {**names.RESTRICTED_CONTAINER, "privileged": False}
 
 
 def resilience_env(resilience: Resilience | None) -> dict[str, str]:
