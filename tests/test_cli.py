@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import jsonschema
@@ -171,3 +173,23 @@ def test_missing_path_is_a_clear_error(tmp_path: Path) -> None:
     code, _, err = run("render", str(tmp_path / "nope"))
     assert code == 1
     assert err.splitlines()[0] == f"{tmp_path / 'nope'}: no such fleet directory or manifest"
+
+
+def test_the_executable_exits_like_main(tmp_path: Path) -> None:
+    """`skipper` skips interpreter teardown (start-up/exit time); stdout, stderr and codes must not suffer."""
+    exe = str(Path(sys.executable).parent / "skipper")
+    ok = subprocess.run([exe, "render", str(DEMO), "--env", "prod", "-o", "json"], capture_output=True, check=False)
+    assert ok.returncode == 0
+    assert ok.stdout.decode() == run("render", str(DEMO), "--env", "prod", "-o", "json")[1]
+    bad = subprocess.run([exe, "render", str(FIXTURES / "invalid" / "unknown-class")], capture_output=True, check=False)
+    assert (bad.returncode, bad.stdout) == (1, b"")
+    assert bad.stderr.decode().endswith("skipper: 1 error\n")
+    assert subprocess.run([exe, "render", "--no-such-flag"], capture_output=True, check=False).returncode == 2
+    written = tmp_path / "out"
+    assert (
+        subprocess.run([exe, "render", str(DEMO), "--env", "dev", "--output-dir", str(written)], check=False).returncode
+        == 0
+    )
+    assert len(list(written.rglob("*.yaml"))) == len(
+        list(yaml.safe_load_all(run("render", str(DEMO), "--env", "dev")[1]))
+    )

@@ -7,9 +7,8 @@ the render result; they never abort a render unless the request is strict.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
-from typing import Literal
+from collections.abc import Iterable
+from typing import Literal, NamedTuple
 
 Severity = Literal["error", "warning"]
 PathPart = str | int
@@ -27,8 +26,7 @@ def format_path(path: Path) -> str:
     return out
 
 
-@dataclass(frozen=True, order=True)
-class Location:
+class Location(NamedTuple):
     """Where a finding points: a file relative to the fleet root, 1-based line/col, and a data path."""
 
     file: str = ""
@@ -43,8 +41,7 @@ class Location:
         return where
 
 
-@dataclass(frozen=True, order=True)
-class Diagnostic:
+class Diagnostic(NamedTuple):
     location: Location
     message: str
     severity: Severity = "error"
@@ -56,14 +53,11 @@ class Diagnostic:
         return f"{prefix}{tag}{self.message}"
 
 
-@dataclass
 class SkipperError(Exception):
     """A render or validation failure; `diagnostics` holds every error found, sorted."""
 
-    diagnostics: Sequence[Diagnostic] = field(default_factory=tuple)
-
-    def __post_init__(self) -> None:
-        self.diagnostics = tuple(sorted(self.diagnostics))
+    def __init__(self, diagnostics: Iterable[Diagnostic] = ()) -> None:
+        self.diagnostics: tuple[Diagnostic, ...] = tuple(sorted(diagnostics))
         super().__init__(str(self))
 
     def __str__(self) -> str:

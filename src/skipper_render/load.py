@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from importlib import resources
 from pathlib import Path as FsPath
-from typing import Any
+from typing import Any, NamedTuple
 
 import yaml
 
@@ -53,8 +53,7 @@ _MAP = "tag:yaml.org,2002:map"
 _SEQ = "tag:yaml.org,2002:seq"
 
 
-@dataclass(frozen=True)
-class Limits:
+class Limits(NamedTuple):
     """Input limits; generous for real fleets, tight enough that hostile input fails fast."""
 
     max_file_bytes: int = 4 * 1024 * 1024

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from skipper_render.model.ikanos import Expose
 from skipper_render.resolve import ResolvedCapability, ResolvedFleet
@@ -107,8 +106,7 @@ def metadata(
     }
 
 
-@dataclass(frozen=True)
-class Port:
+class Port(NamedTuple):
     name: str
     number: int
     expose: Expose

@@ -13,9 +13,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import pydantic
 
@@ -32,8 +31,7 @@ Part = Literal["all", "fleet", "capabilities"]
 DEFAULT_ENVIRONMENT = "default"  # the environment label of a fleet that declares no environments
 
 
-@dataclass(frozen=True)
-class RenderRequest:
+class RenderRequest(NamedTuple):
     path: Path
     env: str | None
     cluster: str | None = None
@@ -44,11 +42,10 @@ class RenderRequest:
     schema_lint: bool = False  # check specs against the ikanos JSON Schema (always with strict)
     api_versions: frozenset[str] | None = None
     kube_version: str | None = None
-    limits: Limits = field(default_factory=Limits)
+    limits: Limits = Limits()
 
 
-@dataclass(frozen=True)
-class RenderResult:
+class RenderResult(NamedTuple):
     objects: tuple[Obj, ...]
     warnings: tuple[Diagnostic, ...]
     fleet: ResolvedFleet

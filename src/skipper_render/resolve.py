@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 from urllib.parse import urlparse
 
 from skipper_render import store
@@ -32,12 +32,13 @@ from skipper_render.overlay import SourceMap, merge_patch
 from skipper_render.spec import SpecReader
 
 Target = Literal["kubernetes", "operator"]
-BUILTIN = CapabilityFields.model_validate({"class": "standard", "state": "running", "rollout": {}})
+# The built-in layer of the precedence chain; constructed, not validated, so that importing this
+# module builds no pydantic validator (start-up time, SPEC 5: the plugin starts on every cache miss).
+BUILTIN = CapabilityFields.model_construct(class_="standard", state="running", rollout=Rollout.model_construct())
 _LOCAL_ADDRESSES = ("localhost", "127.0.0.1", "::1")
 
 
-@dataclass(frozen=True)
-class ResolvedCapability:
+class ResolvedCapability(NamedTuple):
     name: str
     namespace: str
     state: Literal["running", "suspended"]

@@ -1,3 +1,3 @@
-from skipper_render.cli import main
+from skipper_render.cli import run
 
-main()
+run()

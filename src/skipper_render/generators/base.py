@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from skipper_render.errors import Collector
 from skipper_render.resolve import ResolvedCapability, ResolvedFleet, Target
@@ -12,8 +11,7 @@ from skipper_render.resolve import ResolvedCapability, ResolvedFleet, Target
 Obj = dict[str, Any]
 
 
-@dataclass(frozen=True)
-class Context:
+class Context(NamedTuple):
     """Everything a generator may depend on; generators read nothing else (no env, clock, files)."""
 
     fleet: ResolvedFleet
@@ -30,8 +28,7 @@ CapabilityGenerator = Callable[[ResolvedCapability, Context], list[Obj]]
 FleetGenerator = Callable[[Context], list[Obj]]
 
 
-@dataclass(frozen=True)
-class Family:
+class Family(NamedTuple):
     """One generator family: objects per capability and/or fleet-level objects, for some targets."""
 
     name: str

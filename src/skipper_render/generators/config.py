@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import posixpath
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from skipper_render import names
 from skipper_render.generators.base import Context, Obj
@@ -13,8 +13,7 @@ from skipper_render.resolve import ResolvedCapability
 CONFIGMAP_LIMIT = 1024 * 1024  # the API server refuses larger ConfigMaps
 
 
-@dataclass(frozen=True)
-class ImportMount:
+class ImportMount(NamedTuple):
     configmap: str
     key: str
     mount: str

@@ -10,8 +10,7 @@ and a route (HTTPRoute or Ingress) from `routing.mcpGateway` + `routing.ingress`
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from skipper_render import names
 from skipper_render.errors import Location
@@ -25,8 +24,7 @@ from skipper_render.serialize import to_yaml_document
 PORT, METRICS, READINESS = 3000, 15020, 15021
 
 
-@dataclass(frozen=True)
-class Target:
+class Target(NamedTuple):
     capability: ResolvedCapability
     expose: Expose
     token: tuple[str, str] | None  # (Secret, key) holding the raw bearer token, when the expose needs one

@@ -8,15 +8,13 @@ ingress-nginx regex rewrite on an Ingress.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from skipper_render.errors import Location
 from skipper_render.generators.base import Context, Obj
 
 
-@dataclass(frozen=True)
-class Rule:
+class Rule(NamedTuple):
     path: str
     service: str
     port_name: str

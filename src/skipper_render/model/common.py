@@ -1,7 +1,5 @@
 """Shared pydantic building blocks: strict frozen base, DNS names, quantities, durations."""
 
-from __future__ import annotations
-
 import re
 from typing import Annotated, Any
 

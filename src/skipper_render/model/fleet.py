@@ -4,8 +4,6 @@ Models only: no file reads. `FleetSpec` is validated *after* the overlay is appl
 model checks the base manifest and every environment's effective manifest.
 """
 
-from __future__ import annotations
-
 import re
 from typing import Any, Literal
 
@@ -191,7 +189,7 @@ class Alerts(Strict):
 
 class Observability(Strict):
     otlp: Otlp | None = None
-    prometheus: Prometheus = Prometheus()
+    prometheus: Prometheus = Field(default_factory=Prometheus.model_construct)
     dashboard: Dashboard | None = None
     alerts: Alerts | None = None
 
@@ -233,7 +231,7 @@ class Warden(Strict):
 
 
 class Security(Strict):
-    secrets: Secrets = Secrets()
+    secrets: Secrets = Field(default_factory=Secrets.model_construct)
     mtls: Mtls | None = None
     networkPolicy: bool = False
     warden: Warden | None = None
@@ -241,12 +239,12 @@ class Security(Strict):
 
 class FleetSpec(Strict):
     namespace: DnsLabel
-    engine: Engine = Engine()
+    engine: Engine = Field(default_factory=Engine.model_construct)
     classes: dict[DnsLabel, ClassSpec] | None = None
     defaults: CapabilityFields | None = None
-    routing: Routing = Routing()
-    observability: Observability = Observability()
-    security: Security = Security()
+    routing: Routing = Field(default_factory=Routing.model_construct)
+    observability: Observability = Field(default_factory=Observability.model_construct)
+    security: Security = Field(default_factory=Security.model_construct)
     capabilities: dict[CapabilityName, CapabilityEntry]
     environments: dict[DnsLabel, str] | None = None
 
@@ -290,4 +288,4 @@ class Environment(Strict):
     apiVersion: Literal["fleet.naftiko.io/v1alpha1"]
     kind: Literal["Environment"]
     metadata: Metadata
-    spec: EnvironmentSpec = EnvironmentSpec()
+    spec: EnvironmentSpec = Field(default_factory=EnvironmentSpec.model_construct)

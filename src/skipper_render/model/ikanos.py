@@ -8,8 +8,7 @@ Only what rendering needs is modelled; the spec itself is passed to the engine v
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from skipper_render.errors import Location
 
@@ -29,8 +28,7 @@ IKANOS_VERSIONS = (
 NAFTIKO_VERSIONS = ("0.4", "0.5", "1.0.0-alpha1", "1.0.0-alpha2", "1.0.0-alpha3")
 
 
-@dataclass(frozen=True)
-class SpecFile:
+class SpecFile(NamedTuple):
     """A file of the capability bundle: the spec or one of its imports, as read from disk."""
 
     path: str  # fleet-relative
@@ -41,8 +39,7 @@ class SpecFile:
         return hashlib.sha256(self.text.encode()).hexdigest()
 
 
-@dataclass(frozen=True)
-class Expose:
+class Expose(NamedTuple):
     type: ExposeType
     namespace: str | None
     port: int | None
@@ -59,23 +56,20 @@ class Expose:
     propagation: str | None = None  # control expose: observability.traces.propagation
 
 
-@dataclass(frozen=True)
-class Consume:
+class Consume(NamedTuple):
     namespace: str
     base_uri: str | None
     where: Location
 
 
-@dataclass(frozen=True)
-class Bind:
+class Bind(NamedTuple):
     namespace: str
     location: str | None
     keys: tuple[tuple[str, str], ...]
     where: Location
 
 
-@dataclass(frozen=True)
-class Import:
+class Import(NamedTuple):
     section: str  # consumes | exposes | aggregates | binds
     name: str  # the `import` namespace
     alias: str | None
@@ -84,8 +78,7 @@ class Import:
     where: Location
 
 
-@dataclass(frozen=True)
-class CapabilitySpec:
+class CapabilitySpec(NamedTuple):
     dialect: Dialect
     version: str
     display: str | None
@@ -95,7 +88,7 @@ class CapabilitySpec:
     consumes: tuple[Consume, ...]
     binds: tuple[Bind, ...]
     imports: tuple[Import, ...]
-    files: tuple[SpecFile, ...] = field(default=())
+    files: tuple[SpecFile, ...] = ()
 
     @property
     def main(self) -> SpecFile:

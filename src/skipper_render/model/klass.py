@@ -4,8 +4,6 @@ The built-in `dev`, `standard` and `premium` classes ship as package data, byte-
 defaults; `spec.classes` in a fleet adds classes or replaces a built-in one whole.
 """
 
-from __future__ import annotations
-
 from functools import cache
 
 from pydantic import Field
