@@ -33,7 +33,7 @@ unit: $(STAMP)
 test: lint types unit
 
 bench: $(STAMP)
-	$(BIN)/python bench/run.py
+	$(BIN)/python bench/run.py --instructions
 
 clean:
 	rm -rf $(VENV) build *.egg-info src/*.egg-info

@@ -1,12 +1,14 @@
 """Benchmark: wall time and peak memory of `skipper render` (whole process) beside `helm template`.
 
 Not a test: it prints a markdown table (also written to bench/out/results.md) for bench/README.md.
-Usage: python bench/run.py [--sizes 10 100 1000] [--runs 5] [--no-helm]
+Usage: python bench/run.py [--sizes 10 100 1000] [--runs 5] [--no-helm] [--instructions]
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import re
 import shutil
 import statistics
 import subprocess
@@ -84,6 +86,21 @@ def measure(cmd: list[str], runs: int) -> dict[str, float]:
     }
 
 
+def instructions(cmd: list[str]) -> int | None:
+    """Instructions executed by the whole process (valgrind callgrind): unlike wall time on a shared
+    machine, this does not drift between runs, so start-up changes can be compared across days."""
+    if shutil.which("valgrind") is None:
+        return None
+    proc = subprocess.run(
+        ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", *cmd],
+        capture_output=True,
+        env={**os.environ, "PYTHONHASHSEED": "0"},
+        check=False,
+    )
+    found = re.search(rb"refs:\s+([\d,]+)", proc.stderr)
+    return int(found.group(1).replace(b",", b"")) if proc.returncode == 0 and found else None
+
+
 def row(tool: str, n: object, env: str, m: dict[str, float], runs: int) -> str:
     return (
         f"| {tool} | {n} | {env} | {m['median']:.3f} ({m['min']:.3f}-{m['max']:.3f}) | {m['rss']:.0f} "
@@ -96,6 +113,7 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[10, 100, 1000])
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--no-helm", action="store_true")
+    parser.add_argument("--instructions", action="store_true", help="also count instructions (valgrind)")
     args = parser.parse_args()
     helm = None if args.no_helm else fetch_helm()
     lines = [
@@ -117,12 +135,18 @@ def main() -> None:
                 lines.append(row("helm", n, env, measure(cmd, args.runs), args.runs))
                 print(lines[-1], flush=True)
     one = HERE.parent / "fixtures" / "valid" / "minimal"
+    floor = [sys.executable, str(HERE / "floor.py")]
+    lines.append(row("floor: python + click + PyYAML + one pydantic model", 0, "-", measure(floor, 15), 15))
     lines.append(row("skipper, one-capability fleet", 1, "default", measure([*skipper, "render", str(one)], 15), 15))
-    print(lines[-1], flush=True)
+    print("\n".join(lines[-2:]), flush=True)
     for n, fleet in sorted(fleets.items()):
         cmd = [*skipper, "render", str(fleet), "--env", "prod", "--capability", "cap-0001"]
         lines.append(row(f"skipper --capability (of {n})", 1, "prod", measure(cmd, 15), 15))
         print(lines[-1], flush=True)
+    if args.instructions:
+        counts = {"floor": instructions(floor), "one-capability render": instructions([*skipper, "render", str(one)])}
+        lines += ["", "| process | instructions (callgrind) |", "|---|---:|"]
+        lines += [f"| {name} | {count:,} |" for name, count in counts.items() if count is not None]
     (OUT / "results.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 

@@ -36,9 +36,10 @@ def resilience_env(resilience: Resilience | None) -> dict[str, str]:
     if resilience is None:
         return out
     for module, prefix in _R4J_MODULES.items():
-        block = getattr(resilience, module)
-        for field, value in (block.model_dump(exclude_none=True) if block else {}).items():
-            out[f"RESILIENCE4J_{prefix}_CONFIGS_DEFAULT_{field.upper()}"] = str(value)
+        block = getattr(resilience, module)  # a flat model: iterate its fields (no serializer to build)
+        for field, value in block or ():
+            if value is not None:
+                out[f"RESILIENCE4J_{prefix}_CONFIGS_DEFAULT_{field.upper()}"] = str(value)
     return out
 
 
