@@ -152,9 +152,9 @@ def test_istio_policies() -> None:
     assert gateway["to"][0]["operation"]["ports"] == ["3001"]  # the MCP gateway reaches MCP ports only
     assert _get(objects, "PeerAuthentication", "teams")["spec"]["mtls"] == {"mode": "STRICT"}
     shipyard = _get(objects, "AuthorizationPolicy", "shipyard")["spec"]["rules"]
-    assert {
+    assert {  # the public MCP expose, and the rest expose the REST gateway routes through the ingress
         "from": [{"source": {"namespaces": ["gateway-system"]}}],
-        "to": [{"operation": {"ports": ["3001"]}}],
+        "to": [{"operation": {"ports": ["3001", "3002"]}}],
     } in shipyard
     route = _get(objects, "VirtualService", "shipyard")["spec"]["http"][0]
     assert route["retries"]["attempts"] == 4  # premium: maxAttempts 5 = 1 call + 4 retries
@@ -177,6 +177,36 @@ def test_linkerd_policies() -> None:
     assert route["metadata"]["annotations"]["retry.linkerd.io/limit"] == "4"
     assert route["spec"]["parentRefs"] == [{"group": "core", "kind": "Service", "name": "shipyard", "port": 3001}]
     assert route["spec"]["rules"] == [{"backendRefs": [{"name": "shipyard", "port": 3001}]}]
+
+
+def test_linkerd_servers_admit_only_declared_clients() -> None:
+    """A Linkerd Server denies what no AuthorizationPolicy admits: every reachable port needs one."""
+    objects = _objects(FIXTURES / "valid" / "routing-linkerd", "prod")
+    policies = {o["metadata"]["name"]: o["spec"] for o in objects if o["kind"] == "AuthorizationPolicy"}
+    for name, spec in policies.items():
+        assert spec["targetRef"] == {"group": "policy.linkerd.io", "kind": "Server", "name": name}
+        assert _get(objects, "Server", name)
+    refs = {o["metadata"]["name"]: o["spec"]["identityRefs"] for o in objects if o["kind"] == "MeshTLSAuthentication"}
+    gateway, shipyard = (
+        {"kind": "ServiceAccount", "name": "harbor-mcp-gateway"},
+        {"kind": "ServiceAccount", "name": "shipyard"},
+    )
+    assert refs["teams-mcp"] == [gateway, shipyard]  # the MCP gateway and the declared caller
+    assert refs["teams-skill"] == [shipyard]  # the gateway reaches MCP ports only
+    ingress = {"kind": "Namespace", "name": "gateway-system"}
+    assert ingress in refs["shipyard-mcp"]  # public
+    assert ingress in refs["teams-rest"]  # routed by the REST gateway
+    assert ingress not in refs["teams-mcp"]
+    # The control port: probes and Prometheus have no mesh identity.
+    control = policies["ping-control"]["requiredAuthenticationRefs"]
+    assert control == [{"group": "policy.linkerd.io", "kind": "NetworkAuthentication", "name": "ping-any-network"}]
+    networks = _get(objects, "NetworkAuthentication", "ping-any-network")["spec"]["networks"]
+    assert networks == [{"cidr": "0.0.0.0/0"}, {"cidr": "::/0"}]
+    # Nobody calls ping's skill port: its Server stays without a policy, so Linkerd denies it.
+    assert "ping-skill" not in policies
+    assert _get(objects, "Server", "ping-skill")
+    for obj in objects:
+        validate_object(obj)
 
 
 def test_consul_policies() -> None:

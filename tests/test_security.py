@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -82,6 +83,23 @@ def test_network_policy_admits_callers_gateway_ingress_and_metrics() -> None:
     policy = _get(_objects(), "NetworkPolicy", "bearer")["spec"]
     assert policy["policyTypes"] == ["Ingress"]
     assert "ingress" not in policy  # no caller, no control port: the policy admits nothing
+
+
+def test_network_policy_admits_the_ingress_to_rest_exposes_the_rest_gateway_routes(tmp_path: Path) -> None:
+    fleet = tmp_path / "secure"
+    shutil.copytree(SECURE, fleet)
+    manifest = fleet / "naftiko.fleet.yaml"
+    manifest.write_text(manifest.read_text().replace("mcpGateway: {enabled: true}", "restGateway: {enabled: true}"))
+    objects = list(render(RenderRequest(fleet, "prod")).objects)
+    services = {o["metadata"]["name"]: o for o in objects if o["kind"] == "Service"}
+    for policy in (o for o in objects if o["kind"] == "NetworkPolicy"):
+        rest = {
+            p["port"] for p in services[policy["metadata"]["name"]]["spec"]["ports"] if p["name"].startswith("rest")
+        }
+        from_ingress = [r for r in policy["spec"].get("ingress", []) if "namespaceSelector" in str(r.get("from"))]
+        admitted = {p["port"] for r in from_ingress for p in r["ports"]}
+        assert rest <= admitted, policy["metadata"]["name"]
+    assert any(o["kind"] == "NetworkPolicy" and o["metadata"]["name"] == "ping" for o in objects)
 
 
 def test_a_provider_needs_a_store(tmp_path: Path) -> None:

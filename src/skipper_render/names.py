@@ -127,3 +127,23 @@ def ports(cap: ResolvedCapability) -> list[Port]:
 
 def control_port(cap: ResolvedCapability) -> Port | None:
     return next((p for p in ports(cap) if p.expose.type == "control"), None)
+
+
+def ingress_ports(cap: ResolvedCapability, fleet: ResolvedFleet) -> list[Port]:
+    """Ports the fleet's ingress reaches: exposes marked public, and `rest` exposes the REST gateway routes."""
+    rest = fleet.spec.routing.restGateway
+    routed = rest is not None and rest.enabled
+    return [
+        p
+        for p in ports(cap)
+        if p.expose.type != "control" and (cap.is_public(p.expose.namespace) or (routed and p.expose.type == "rest"))
+    ]
+
+
+def ingress_namespace(cap: ResolvedCapability, fleet: ResolvedFleet) -> str | None:
+    """Where the ingress controller runs (mesh and network authorization), or None without an ingress."""
+    ingress = fleet.spec.routing.ingress
+    if ingress is None:
+        return None
+    gateway = ingress.gateway.namespace if ingress.gateway else None
+    return ingress.controllerNamespace or gateway or cap.namespace

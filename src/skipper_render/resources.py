@@ -23,6 +23,8 @@ KIND_ORDER: tuple[str, ...] = (
     "RoleBinding",
     "NetworkPolicy",
     "PeerAuthentication",
+    "MeshTLSAuthentication",
+    "NetworkAuthentication",
     "AuthorizationPolicy",
     "Server",
     "ServiceDefaults",

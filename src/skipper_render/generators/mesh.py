@@ -19,6 +19,7 @@ from skipper_render.resolve import ResolvedCapability
 ISTIO_NET = "networking.istio.io/v1"
 ISTIO_SEC = "security.istio.io/v1"
 LINKERD = "policy.linkerd.io/v1beta3"
+LINKERD_AUTH = "policy.linkerd.io/v1alpha1"
 CONSUL = "consul.hashicorp.com/v1alpha1"
 RETRY_ON = "5xx,reset,connect-failure,retriable-status-codes"
 
@@ -99,13 +100,12 @@ def istio(cap: ResolvedCapability, ctx: Context, allowed: set[str]) -> list[Obj]
     business = [p.number for p in names.ports(cap) if p.expose.type != "control"]
     mcp = [p.number for p in names.ports(cap) if p.expose.type == "mcp"]
     rules = _allow(cap.namespace, allowed - gateways, business) + _allow(cap.namespace, allowed & gateways, mcp)
-    public = [p for p in names.ports(cap) if p.expose.type != "control" and cap.is_public(p.expose.namespace)]
-    ingress = ctx.fleet.spec.routing.ingress
-    if public and ingress is not None:
-        namespace = ingress.controllerNamespace or (ingress.gateway.namespace if ingress.gateway else None)
+    public = names.ingress_ports(cap, ctx.fleet)
+    namespace = names.ingress_namespace(cap, ctx.fleet)
+    if public and namespace is not None:
         rules.append(
             {
-                "from": [{"source": {"namespaces": [namespace or cap.namespace]}}],
+                "from": [{"source": {"namespaces": [namespace]}}],
                 "to": [{"operation": {"ports": sorted(str(p.number) for p in public)}}],
             }
         )
@@ -142,12 +142,70 @@ def _failover(ctx: Context) -> list[dict[str, str]]:
     return [{"from": p, "to": s} for p in primaries for s in standbys if p != s]
 
 
-def linkerd(cap: ResolvedCapability, ctx: Context) -> list[Obj]:
+def _linkerd_clients(cap: ResolvedCapability, ctx: Context, allowed: set[str], port: names.Port) -> list[Any]:
+    """identityRefs of who may call `port`: callers, the gateways (MCP ports), the ingress namespace."""
+    gateways = set(gateway_accounts(ctx))
+    accounts = allowed - gateways if port.expose.type != "mcp" else allowed
+    refs: list[Any] = [{"kind": "ServiceAccount", "name": a} for a in sorted(accounts)]
+    namespace = names.ingress_namespace(cap, ctx.fleet)
+    if namespace is not None and port in names.ingress_ports(cap, ctx.fleet):
+        refs.append({"kind": "Namespace", "name": namespace})
+    return refs
+
+
+def _linkerd_authorization(cap: ResolvedCapability, ctx: Context, allowed: set[str]) -> list[Obj]:
+    """A Server denies every client it does not authorize: one AuthorizationPolicy per Server.
+
+    The control port admits any network (probes and Prometheus carry no mesh identity); the others
+    admit the mesh identities of their callers. A port nobody may call gets no policy: denied.
+    """
+    objects: list[Obj] = []
+    control = names.control_port(cap)
+    if control is not None:
+        meta = names.metadata(f"{cap.name}-any-network", cap, ctx.fleet)
+        networks = [{"cidr": "0.0.0.0/0"}, {"cidr": "::/0"}]
+        objects.append(
+            {
+                "apiVersion": LINKERD_AUTH,
+                "kind": "NetworkAuthentication",
+                "metadata": meta,
+                "spec": {"networks": networks},
+            }
+        )
+    for port in names.ports(cap):
+        name = f"{cap.name}-{port.name}"
+        if port == control:
+            authn = {"group": "policy.linkerd.io", "kind": "NetworkAuthentication", "name": f"{cap.name}-any-network"}
+        else:
+            refs = _linkerd_clients(cap, ctx, allowed, port)
+            if not refs:
+                continue
+            meta = names.metadata(name, cap, ctx.fleet)
+            objects.append(
+                {
+                    "apiVersion": LINKERD_AUTH,
+                    "kind": "MeshTLSAuthentication",
+                    "metadata": meta,
+                    "spec": {"identityRefs": refs},
+                }
+            )
+            authn = {"group": "policy.linkerd.io", "kind": "MeshTLSAuthentication", "name": name}
+        spec = {
+            "targetRef": {"group": "policy.linkerd.io", "kind": "Server", "name": name},
+            "requiredAuthenticationRefs": [authn],
+        }
+        meta = names.metadata(name, cap, ctx.fleet)
+        objects.append({"apiVersion": LINKERD_AUTH, "kind": "AuthorizationPolicy", "metadata": meta, "spec": spec})
+    return objects
+
+
+def linkerd(cap: ResolvedCapability, ctx: Context, allowed: set[str]) -> list[Obj]:
     objects: list[Obj] = []
     for port in names.ports(cap):
         meta = names.metadata(f"{cap.name}-{port.name}", cap, ctx.fleet)
         spec = {"podSelector": {"matchLabels": names.selector(cap)}, "port": port.name, "proxyProtocol": "HTTP/1"}
         objects.append({"apiVersion": LINKERD, "kind": "Server", "metadata": meta, "spec": spec})
+    objects += _linkerd_authorization(cap, ctx, allowed)
     annotations = {"timeout.linkerd.io/request": "30s"}
     if _retries(cap):
         annotations |= {"retry.linkerd.io/http": "5xx", "retry.linkerd.io/limit": str(_retries(cap))}
@@ -216,7 +274,7 @@ def generate(cap: ResolvedCapability, ctx: Context) -> list[Obj]:
     if mesh == "istio":
         return istio(cap, ctx, allowed)
     if mesh == "linkerd":
-        return linkerd(cap, ctx)
+        return linkerd(cap, ctx, allowed)
     if mesh == "consul":
         return consul(cap, ctx, allowed)
     return []

@@ -123,16 +123,9 @@ def network_policy(cap: ResolvedCapability, ctx: Context) -> list[Obj]:
     if gateway is not None and gateway.enabled and mcp:
         instance = {"app.kubernetes.io/instance": names.mcp_gateway(ctx.fleet)}
         rules.append({"from": [{"podSelector": {"matchLabels": instance}}], "ports": mcp})
-    public = [
-        {"port": p.number, "protocol": "TCP"}
-        for p in ports
-        if p.expose.type != "control" and cap.is_public(p.expose.namespace)
-    ]
-    ingress = ctx.fleet.spec.routing.ingress
-    if public and ingress is not None:
-        namespace = (
-            ingress.controllerNamespace or (ingress.gateway.namespace if ingress.gateway else None) or cap.namespace
-        )
+    public = [{"port": p.number, "protocol": "TCP"} for p in names.ingress_ports(cap, ctx.fleet)]
+    namespace = names.ingress_namespace(cap, ctx.fleet)
+    if public and namespace is not None:
         selector = {"matchLabels": {"kubernetes.io/metadata.name": namespace}}
         rules.append({"from": [{"namespaceSelector": selector}], "ports": public})
     control = names.control_port(cap)
