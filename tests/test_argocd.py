@@ -163,6 +163,15 @@ def test_sidecar_patch_applies_to_a_repo_server(tmp_path: Path) -> None:
         validate_object(doc)
 
 
+def test_the_example_applicationset_is_what_the_command_prints() -> None:
+    """argocd/examples/applicationset.yaml names the command that made it; it must not go stale."""
+    example = (ROOT / "argocd" / "examples" / "applicationset.yaml").read_text()
+    command = example.splitlines()[1].removeprefix("#   skipper ").split()
+    assert command[:2] == ["argocd", "appset"]
+    out = subprocess.run([str(BIN / "skipper"), *command], capture_output=True, check=True, cwd=ROOT).stdout
+    assert example.split("\n", 2)[2] == out.decode()
+
+
 def test_examples_and_appset_validate_against_the_argo_schemas() -> None:
     for path in sorted((ROOT / "argocd" / "examples").glob("*.yaml")):
         for doc in yaml.safe_load_all(path.read_text()):

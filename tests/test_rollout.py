@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
 from typing import Any
 
 import promql_parser
-from helpers import FIXTURES
+from helpers import FIXTURES, validate_object
 
 from skipper_render.render import RenderRequest, render
 
@@ -84,3 +86,44 @@ def test_linkerd_canary_weights_gamma_routes() -> None:
         assert obj["apiVersion"] == "gateway.networking.k8s.io/v1"
         assert obj["spec"]["parentRefs"][0]["kind"] == "Service"
         assert [b["weight"] for b in obj["spec"]["rules"][0]["backendRefs"]] == [100, 0]
+
+
+def test_consul_canary_moves_subsets_and_splits_through_the_plugin() -> None:
+    objects = _objects("routing-consul", "prod")
+    rollout = _get(objects, "Rollout", "ping")
+    routing = rollout["spec"]["strategy"]["canary"]["trafficRouting"]
+    assert routing == {
+        "plugins": {
+            "hashicorp/consul": {"serviceName": "ping", "stableSubsetName": "stable", "canarySubsetName": "canary"}
+        }
+    }
+    annotations = rollout["spec"]["template"]["metadata"]["annotations"]
+    assert annotations["consul.hashicorp.com/service-meta-version"].isdigit()  # a bare number in Consul's filters
+    assert annotations["consul.hashicorp.com/connect-service"] == "ping"  # one Consul service beside ping-canary
+    resolver = _get(objects, "ServiceResolver", "ping")["spec"]
+    assert resolver["defaultSubset"] == "stable"
+    assert resolver["subsets"] == {"stable": {"filter": ""}, "canary": {"filter": ""}}
+    assert resolver["failover"] == {"*": {"datacenters": ["us-east-1"]}}  # multi-region failover stays
+    splits = _get(objects, "ServiceSplitter", "ping")["spec"]["splits"]
+    assert splits == [{"serviceSubset": "stable", "weight": 100}, {"serviceSubset": "canary", "weight": 0}]
+    assert not [o for o in objects if o["kind"] == "ServiceSplitter" and o["metadata"]["name"] != "ping"]
+    assert "subsets" not in _get(objects, "ServiceResolver", "shipyard")["spec"]  # no canary, no subsets
+    for obj in objects:
+        validate_object(obj)
+
+
+def test_consul_canary_revision_follows_the_pod_template(tmp_path: Path) -> None:
+    fleet = tmp_path / "consul"
+    shutil.copytree(FIXTURES / "valid" / "routing-consul", fleet)
+
+    def revision() -> str:
+        rollout = _get(list(render(RenderRequest(fleet, "prod")).objects), "Rollout", "ping")
+        value: str = rollout["spec"]["template"]["metadata"]["annotations"]["consul.hashicorp.com/service-meta-version"]
+        return value
+
+    before = revision()
+    assert revision() == before
+    manifest = fleet / "naftiko.fleet.yaml"
+    text = manifest.read_text().replace("calls: [shipyard]", "calls: [shipyard]\n      env: {LOG_LEVEL: debug}")
+    manifest.write_text(text)
+    assert revision() != before

@@ -219,7 +219,7 @@ def test_consul_policies() -> None:
     ]
     assert _get(objects, "ServiceDefaults", "ping")["spec"] == {"protocol": "http"}
     assert _get(objects, "ServiceResolver", "ping")["spec"]["failover"] == {"*": {"datacenters": ["us-east-1"]}}
-    annotations = _get(objects, "Deployment", "ping")["spec"]["template"]["metadata"]["annotations"]
+    annotations = _get(objects, "Deployment", "teams")["spec"]["template"]["metadata"]["annotations"]
     assert annotations["consul.hashicorp.com/connect-inject"] == "true"
 
 

@@ -38,6 +38,7 @@ KIND_ORDER: tuple[str, ...] = (
     "PodDisruptionBudget",
     "DestinationRule",
     "ServiceResolver",
+    "ServiceSplitter",
     "ServiceRouter",
     "VirtualService",
     "ReferenceGrant",

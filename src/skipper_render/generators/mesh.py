@@ -13,7 +13,7 @@ from typing import Any
 
 from skipper_render import names
 from skipper_render.generators.base import Context, Obj
-from skipper_render.generators.rollout import canary_service, traffic_router
+from skipper_render.generators.rollout import CANARY_SUBSET, STABLE_SUBSET, canary_service, traffic_router
 from skipper_render.resolve import ResolvedCapability
 
 ISTIO_NET = "networking.istio.io/v1"
@@ -247,8 +247,19 @@ def consul(cap: ResolvedCapability, ctx: Context, allowed: set[str]) -> list[Obj
     standby = [c.region for c in ctx.fleet.standbys if c.region]
     if standby:
         resolver["failover"] = {"*": {"datacenters": standby}}
+    canary: list[Obj] = []
+    if traffic_router(cap, ctx) == "consul":
+        # The Consul plugin of Argo Rollouts points the subsets' filters at pod revisions and moves
+        # the split weights; both start matching every instance, all traffic to `stable`.
+        resolver |= {
+            "defaultSubset": STABLE_SUBSET,
+            "subsets": {STABLE_SUBSET: {"filter": ""}, CANARY_SUBSET: {"filter": ""}},
+        }
+        splits = [{"serviceSubset": STABLE_SUBSET, "weight": 100}, {"serviceSubset": CANARY_SUBSET, "weight": 0}]
+        canary.append({"apiVersion": CONSUL, "kind": "ServiceSplitter", "metadata": meta, "spec": {"splits": splits}})
     sources = [{"name": name, "action": "allow"} for name in sorted(allowed)] + [{"name": "*", "action": "deny"}]
     return [
+        *canary,
         {"apiVersion": CONSUL, "kind": "ServiceDefaults", "metadata": meta, "spec": {"protocol": "http"}},
         {
             "apiVersion": CONSUL,

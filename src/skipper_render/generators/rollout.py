@@ -3,8 +3,9 @@
 The Rollout `{cap}` carries the same pod template the Deployment would, so switching strategy
 changes no pod. Canary traffic is split by what already routes the capability: Istio (the
 VirtualService `{cap}`, route `primary`), the Gateway API plugin (the public HTTPRoute `{cap}`, or
-with Linkerd its per-port GAMMA routes `{cap}-{port}-mesh`) or ingress-nginx (the public Ingress
-`{cap}`); otherwise (Consul, no public route) the canary is replica-based. Blue-green renders the
+with Linkerd its per-port GAMMA routes `{cap}-{port}-mesh`), the Consul plugin (the subsets of
+ServiceResolver `{cap}` and the ServiceSplitter `{cap}`) or ingress-nginx (the public Ingress
+`{cap}`); otherwise (no mesh, no public route) the canary is replica-based. Blue-green renders the
 active Service `{cap}` and a preview Service. Analysis reads the engine's metrics (error ratio and
 p99 latency) through an AnalysisTemplate.
 The controller-owned `rollouts-pod-template-hash` label is never rendered.
@@ -12,6 +13,8 @@ The controller-owned `rollouts-pod-template-hash` label is never rendered.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from typing import Any
 
 from skipper_render import names
@@ -21,6 +24,9 @@ from skipper_render.resolve import ResolvedCapability
 from skipper_render.resources import Explicit
 
 API = "argoproj.io/v1alpha1"
+CONSUL_PLUGIN = "hashicorp/consul"  # argoproj-labs/rollouts-plugin-trafficrouter-consul
+CONSUL_VERSION = "consul.hashicorp.com/service-meta-version"  # the plugin's subset filter reads it
+STABLE_SUBSET, CANARY_SUBSET = "stable", "canary"
 DEFAULT_STEPS: list[dict[str, Any]] = [
     {"setWeight": 20},
     {"pause": {"duration": "1m"}},
@@ -42,14 +48,13 @@ def preview_service(cap: ResolvedCapability) -> str:
 
 
 def traffic_router(cap: ResolvedCapability, ctx: Context) -> str | None:
-    """Who splits canary traffic: "istio", "gateway" (Gateway API plugin), "nginx", or None (replicas)."""
+    """Who splits canary traffic: the mesh ("istio", "linkerd", "consul"), "gateway" (the Gateway API
+    plugin on the public route), "nginx", or None (replica-based)."""
     if cap.rollout.strategy != "canary":
         return None
     routing = ctx.fleet.spec.routing
-    if routing.mesh == "istio":
-        return "istio"
-    if routing.mesh == "linkerd":
-        return "linkerd"
+    if routing.mesh != "none":
+        return routing.mesh
     public = any(cap.is_public(e.namespace) for e in cap.spec.exposes if e.type != "control")
     if routing.mesh == "none" and public and routing.ingress is not None:
         if routing.ingress.api == "gateway":
@@ -68,9 +73,23 @@ def _traffic_routing(cap: ResolvedCapability, ctx: Context) -> dict[str, Any] | 
     if router == "linkerd":
         routes = [{"name": f"{cap.name}-{p.name}-mesh"} for p in names.ports(cap) if p.expose.type != "control"]
         return {"plugins": {"argoproj-labs/gatewayAPI": {"httpRoutes": routes, "namespace": cap.namespace}}}
+    if router == "consul":
+        subsets = {"stableSubsetName": STABLE_SUBSET, "canarySubsetName": CANARY_SUBSET}
+        return {"plugins": {CONSUL_PLUGIN: {"serviceName": cap.name, **subsets}}}
     if router == "nginx":
         return {"nginx": {"stableIngress": cap.name}}
     return None
+
+
+def _consul_template(cap: ResolvedCapability, template: Obj) -> Obj:
+    """The pod template of a Consul canary: its revision as Consul service metadata, whose filter
+    `Service.Meta.version == N` the plugin writes into the subsets; digits only, a bare number in
+    Consul's filter syntax. `connect-service` keeps the pods one Consul service beside the canary
+    Service that selects them too."""
+    digest = hashlib.sha256(json.dumps(template, sort_keys=True).encode()).hexdigest()
+    annotations = {CONSUL_VERSION: str(int(digest[:12], 16)), "consul.hashicorp.com/connect-service": cap.name}
+    metadata = template["metadata"]
+    return {**template, "metadata": {**metadata, "annotations": {**metadata.get("annotations", {}), **annotations}}}
 
 
 def _step(step: dict[str, Any]) -> dict[str, Any]:
@@ -115,7 +134,9 @@ def rollout_object(cap: ResolvedCapability, ctx: Context, deployment: Obj) -> Ob
             "replicas": spec.get("replicas"),
             "revisionHistoryLimit": 5,
             "selector": spec["selector"],
-            "template": spec["template"],
+            "template": _consul_template(cap, spec["template"])
+            if traffic_router(cap, ctx) == "consul"
+            else spec["template"],
             "strategy": strategy(cap, ctx),
         },
     }

@@ -38,6 +38,8 @@ IGNORE_DIFFERENCES = [
         "jqPathExpressions": [".spec.rules[].backendRefs[].weight"],
     },
     {"group": "split.smi-spec.io", "kind": "TrafficSplit", "jqPathExpressions": [".spec.backends[].weight"]},
+    {"group": "consul.hashicorp.com", "kind": "ServiceSplitter", "jqPathExpressions": [".spec.splits[].weight"]},
+    {"group": "consul.hashicorp.com", "kind": "ServiceResolver", "jqPathExpressions": [".spec.subsets[].filter"]},
 ]
 
 
