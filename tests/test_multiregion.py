@@ -15,8 +15,8 @@ DEMO = FIXTURES / "valid" / "demo"
 
 def _hpas(cluster: str) -> dict[str, dict[str, Any]]:
     objects = render(RenderRequest(DEMO, "prod", cluster=cluster)).objects
-    for obj in objects:
-        assert obj["metadata"]["labels"].get("naftiko.io/cluster", cluster) == cluster
+    for obj in objects:  # capability and fleet-level objects alike say which cluster they were rendered for
+        assert obj["metadata"]["labels"]["naftiko.io/cluster"] == cluster, (obj["kind"], obj["metadata"]["name"])
     return {o["metadata"]["name"]: o["spec"] for o in objects if o["kind"] == "HorizontalPodAutoscaler"}
 
 

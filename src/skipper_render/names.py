@@ -86,7 +86,10 @@ def mcp_gateway(fleet: ResolvedFleet) -> str:
 
 
 def fleet_labels(fleet: ResolvedFleet, component: str) -> dict[str, str]:
+    """Fleet-level objects (gateways, dashboards, rules): no capability, tier or engine version."""
+    per_cluster = {CLUSTER: fleet.cluster.name} if fleet.cluster is not None else {}
     return {
+        **per_cluster,
         "app.kubernetes.io/name": component,
         "app.kubernetes.io/instance": short(f"{fleet.name}-{component}"),
         "app.kubernetes.io/part-of": fleet.name,
