@@ -1,0 +1,28 @@
+"""What every mesh integration shares: who may call a capability, and its retry budget."""
+
+from __future__ import annotations
+
+from skipper_render import names
+from skipper_render.generators.base import Context
+from skipper_render.resolve import ResolvedCapability
+
+
+def gateway_accounts(ctx: Context) -> list[str]:
+    """The fleet gateways' ServiceAccounts (their mesh identity)."""
+    routing = ctx.fleet.spec.routing
+    return [names.mcp_gateway(ctx.fleet)] if routing.mcpGateway and routing.mcpGateway.enabled else []
+
+
+def allowed_accounts(cap: ResolvedCapability, ctx: Context) -> set[str]:
+    """ServiceAccounts that may call `cap`: its declared callers and the gateways."""
+    return set(ctx.fleet.callers.get(cap.name, ())) | set(gateway_accounts(ctx))
+
+
+def retries(cap: ResolvedCapability) -> int:
+    """Re-tries after the first call: Resilience4j's maxAttempts counts the first call."""
+    retry = cap.klass.resilience.retry if cap.klass.resilience else None
+    return max((retry.maxAttempts or 1) - 1, 0) if retry else 0
+
+
+def host(cap: ResolvedCapability) -> str:
+    return f"{cap.name}.{cap.namespace}.svc.cluster.local"
