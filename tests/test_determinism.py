@@ -10,10 +10,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 from helpers import FIXTURES
-
-DEMO = FIXTURES / "valid" / "demo"
 
 
 def _shuffled(value: Any, rng: random.Random) -> Any:
@@ -32,14 +31,19 @@ def _render(path: Path, seed: str, env: str) -> bytes:
     return subprocess.run(cmd, env=environ, capture_output=True, check=True).stdout
 
 
-def test_shuffled_inputs_and_hash_seeds_give_identical_bytes(tmp_path: Path) -> None:
-    copy = shutil.copytree(DEMO, tmp_path / "demo")
+@pytest.mark.parametrize(
+    ("case", "envs"),
+    [("demo", ("dev", "prod")), ("routing-consul", ("prod",)), ("routing-linkerd", ("prod",)), ("secure", ("prod",))],
+)
+def test_shuffled_inputs_and_hash_seeds_give_identical_bytes(tmp_path: Path, case: str, envs: tuple[str, ...]) -> None:
+    fleet = FIXTURES / "valid" / case
+    copy = shutil.copytree(fleet, tmp_path / case)
     rng = random.Random(7)
     for manifest in [copy / "naftiko.fleet.yaml", *sorted((copy / "environments").glob("*.yaml"))]:
         data = yaml.safe_load(manifest.read_text())
         manifest.write_text(yaml.safe_dump(_shuffled(data, rng), sort_keys=False))
-    for env in ("dev", "prod"):
-        reference = _render(DEMO, "0", env)
+    for env in envs:
+        reference = _render(fleet, "0", env)
         assert reference.startswith(b"---\n")
         for seed in ("1", "4242", "random"):
             assert _render(copy, seed, env) == reference
