@@ -1,13 +1,14 @@
 """Progressive delivery with Argo Rollouts: `rollout.strategy` canary or blueGreen (SPEC 2.3).
 
 The Rollout `{cap}` carries the same pod template the Deployment would, so switching strategy
-changes no pod. Canary traffic is split by what already routes the capability: Istio (the
-VirtualService `{cap}`, route `primary`), the Gateway API plugin (the public HTTPRoute `{cap}`, or
-with Linkerd its per-port GAMMA routes `{cap}-{port}-mesh`), the Consul plugin (the subsets of
-ServiceResolver `{cap}` and the ServiceSplitter `{cap}`) or ingress-nginx (the public Ingress
-`{cap}`); otherwise (no mesh, no public route) the canary is replica-based. Blue-green renders the
-active Service `{cap}` and a preview Service. Analysis reads the engine's metrics (error ratio and
-p99 latency) through an AnalysisTemplate.
+changes no pod (a Consul canary adds its revision annotations). Canary traffic is split by what
+already routes the capability: Istio (the VirtualService `{cap}`, route `primary`), the Gateway API
+plugin (the public HTTPRoute `{cap}`, or with Linkerd its per-port GAMMA routes
+`{cap}-{port}-mesh`), the Consul plugin (the subsets of ServiceResolver `{cap}` and the
+ServiceSplitter `{cap}`) or ingress-nginx (the public Ingress `{cap}`); otherwise (no mesh, no
+public route) the canary is replica-based. Blue-green renders the active Service `{cap}` and a
+preview Service. Analysis reads the engine's metrics (error ratio and p99 latency) through an
+AnalysisTemplate.
 The controller-owned `rollouts-pod-template-hash` label is never rendered.
 """
 
@@ -56,7 +57,7 @@ def traffic_router(cap: ResolvedCapability, ctx: Context) -> str | None:
     if routing.mesh != "none":
         return routing.mesh
     public = any(cap.is_public(e.namespace) for e in cap.spec.exposes if e.type != "control")
-    if routing.mesh == "none" and public and routing.ingress is not None:
+    if public and routing.ingress is not None:
         if routing.ingress.api == "gateway":
             return "gateway"
         if routing.ingress.className == "nginx":
@@ -126,6 +127,9 @@ def strategy(cap: ResolvedCapability, ctx: Context) -> dict[str, Any]:
 def rollout_object(cap: ResolvedCapability, ctx: Context, deployment: Obj) -> Obj:
     """The Rollout that replaces `deployment` (same metadata, selector and pod template)."""
     spec = deployment["spec"]
+    template = spec["template"]
+    if traffic_router(cap, ctx) == "consul":
+        template = _consul_template(cap, template)
     return {
         "apiVersion": API,
         "kind": "Rollout",
@@ -134,9 +138,7 @@ def rollout_object(cap: ResolvedCapability, ctx: Context, deployment: Obj) -> Ob
             "replicas": spec.get("replicas"),
             "revisionHistoryLimit": 5,
             "selector": spec["selector"],
-            "template": _consul_template(cap, spec["template"])
-            if traffic_router(cap, ctx) == "consul"
-            else spec["template"],
+            "template": template,
             "strategy": strategy(cap, ctx),
         },
     }
