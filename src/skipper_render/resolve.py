@@ -33,7 +33,7 @@ from skipper_render.spec import SpecReader
 
 Target = Literal["kubernetes", "operator"]
 # The built-in layer of the precedence chain; constructed, not validated, so that importing this
-# module builds no pydantic validator (start-up time, SPEC 5: the plugin starts on every cache miss).
+# module builds no pydantic validator (start-up time: Argo CD starts the plugin on every cache miss).
 BUILTIN = CapabilityFields.model_construct(class_="standard", state="running", rollout=Rollout.model_construct())
 _LOCAL_ADDRESSES = ("localhost", "127.0.0.1", "::1")
 
