@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
+import jsonpointer
+import pytest
 import yaml
 from click.testing import CliRunner
 from helpers import FIXTURES, MINIMAL_SPEC, fleet_yaml, validate_object, write_tree
@@ -78,3 +81,48 @@ def test_objects_holding_dollar_brace_opt_out_of_substitution(tmp_path: Path) ->
             assert _flux_substitute(text, {}) == text  # nothing for Flux to blank
     configmap = next(o for o in objects if o["kind"] == "ConfigMap")
     assert "Costs ${PRICE}" in configmap["data"]["capability.yaml"]
+
+
+def _kustomizations(fleet: Path, env: str) -> dict[str, dict[str, Any]]:
+    result = CliRunner().invoke(main, ["flux", str(fleet), "--env", env, "--url", "https://git.example/f.git"])
+    assert result.exit_code == 0, result.stderr
+    docs = list(yaml.safe_load_all(result.stdout))
+    for doc in docs:
+        validate_object(doc)
+    return {d["metadata"]["name"]: d["spec"] for d in docs if d["kind"] == "Kustomization"}
+
+
+@pytest.mark.parametrize(
+    ("case", "kinds"),
+    [("routing-istio", {"VirtualService"}), ("routing-consul", {"ServiceSplitter", "ServiceResolver"})],
+)
+def test_flux_leaves_the_fields_argo_rollouts_moves_alone(case: str, kinds: set[str]) -> None:
+    """Flux corrects drift: without ignore rules it would reset a canary's weights mid-rollout."""
+    fleet = FIXTURES / "valid" / case
+    rendered = {(o["kind"], o["metadata"]["name"]): o for o in render(RenderRequest(fleet, "prod")).objects}
+    specs = _kustomizations(fleet, "prod")
+    rules = next(spec for name, spec in sorted(specs.items()) if not name.endswith("-fleet"))["ignore"]
+    assert {r["target"]["kind"] for r in rules} == kinds
+    assert all("ignore" not in spec for name, spec in specs.items() if name.endswith("-fleet"))
+    for rule in rules:
+        target = rule["target"]
+        name = target["name"].removeprefix("^").removesuffix("$")
+        obj = rendered[(target["kind"], name)]
+        for path in rule["paths"]:  # every pointer resolves in the rendered object to a weight or filter
+            assert jsonpointer.resolve_pointer(obj, path) in (0, 100, "")
+    if case == "routing-istio":
+        assert rules == [
+            {
+                "paths": ["/spec/http/0/route/0/weight", "/spec/http/0/route/1/weight"],
+                "target": {"group": "networking.istio.io", "kind": "VirtualService", "name": "^shipyard$"},
+            }
+        ]
+
+
+def test_flux_without_canaries_needs_no_ignore_rules() -> None:
+    result = CliRunner().invoke(
+        main, ["flux", str(FIXTURES / "valid" / "minimal"), "--url", "https://git.example/f.git"]
+    )
+    assert result.exit_code == 0, result.stderr
+    kustomizations = [d for d in yaml.safe_load_all(result.stdout) if d["kind"] == "Kustomization"]
+    assert kustomizations and all("ignore" not in d["spec"] for d in kustomizations)

@@ -75,7 +75,7 @@ def flux_cmd(path: Path, env: str | None, kind: str, url: str, ref: str, root: s
     result = render_or_fail(RenderRequest(path, env, target=target_of(target)))
     clusters = cluster_names(result)
     objects = [flux.source(result.fleet, kind, url, ref)]
-    objects += flux.kustomizations(result.fleet, kind, clusters, root, result.fleet_level > 0)
+    objects += flux.kustomizations(result.fleet, kind, clusters, root, result.fleet_level > 0, result.objects)
     sys.stdout.write(serialize.to_yaml([prune(o) for o in objects]))
 
 

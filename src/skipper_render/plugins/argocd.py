@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from skipper_render.errors import Location, ValidationError
+from skipper_render.plugins import drift
 from skipper_render.render import MANIFEST, RenderRequest
 from skipper_render.resolve import ResolvedFleet
 
@@ -28,19 +29,6 @@ _PARAM_NAMES = {
     "capability": "CAPABILITY",
     "part": "PART",
 }
-# Argo Rollouts and meshes rewrite these fields at run time; without ignoreDifferences the
-# Application would flap OutOfSync during every canary.
-IGNORE_DIFFERENCES = [
-    {"group": "networking.istio.io", "kind": "VirtualService", "jqPathExpressions": [".spec.http[].route[].weight"]},
-    {
-        "group": "gateway.networking.k8s.io",
-        "kind": "HTTPRoute",
-        "jqPathExpressions": [".spec.rules[].backendRefs[].weight"],
-    },
-    {"group": "split.smi-spec.io", "kind": "TrafficSplit", "jqPathExpressions": [".spec.backends[].weight"]},
-    {"group": "consul.hashicorp.com", "kind": "ServiceSplitter", "jqPathExpressions": [".spec.splits[].weight"]},
-    {"group": "consul.hashicorp.com", "kind": "ServiceResolver", "jqPathExpressions": [".spec.subsets[].filter"]},
-]
 
 
 def settings_from_environ(environ: Mapping[str, str]) -> dict[str, str]:
@@ -116,7 +104,7 @@ def _template(fleet: ResolvedFleet, repo: str, revision: str, path: str, target:
                 "automated": {"prune": True, "selfHeal": True},
                 "syncOptions": ["CreateNamespace=true", "ApplyOutOfSyncOnly=true", "RespectIgnoreDifferences=true"],
             },
-            "ignoreDifferences": IGNORE_DIFFERENCES,
+            "ignoreDifferences": drift.argocd_ignore_differences(),  # controllers move these at run time
         },
     }
 

@@ -8,8 +8,10 @@ classes) is its own Kustomization that the capabilities' Kustomization `dependsO
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
+from skipper_render.plugins import drift
 from skipper_render.resolve import ResolvedFleet
 
 SOURCE_API = "source.toolkit.fluxcd.io/v1"
@@ -36,9 +38,18 @@ def source(fleet: ResolvedFleet, kind: str, url: str, ref: str) -> dict[str, Any
 
 
 def kustomizations(
-    fleet: ResolvedFleet, kind: str, clusters: list[str | None], root: str, has_fleet_part: bool
+    fleet: ResolvedFleet,
+    kind: str,
+    clusters: list[str | None],
+    root: str,
+    has_fleet_part: bool,
+    objects: Iterable[dict[str, Any]] = (),
 ) -> list[dict[str, Any]]:
-    """Per environment and cluster: `<fleet>-<env>[-<cluster>]` (+ `-fleet` that it depends on)."""
+    """Per environment and cluster: `<fleet>-<env>[-<cluster>]` (+ `-fleet` that it depends on).
+
+    `objects` (the rendered environment) gives the capabilities' Kustomization its drift-ignore
+    rules: without them Flux would put a canary's weights back while Argo Rollouts moves them."""
+    ignore = drift.flux_ignore_rules(objects)
     source_ref = {"kind": "OCIRepository" if kind == "oci" else "GitRepository", "name": fleet.name}
     out = []
     for cluster in clusters:
@@ -71,6 +82,7 @@ def kustomizations(
                     **common,
                     "path": f"{base}/capabilities" if has_fleet_part else base,
                     "dependsOn": [{"name": f"{name}-fleet"}] if has_fleet_part else None,
+                    "ignore": ignore,
                 },
             }
         )
