@@ -179,6 +179,35 @@ def test_linkerd_policies() -> None:
     assert route["spec"]["rules"] == [{"backendRefs": [{"name": "shipyard", "port": 3001}]}]
 
 
+def test_linkerd_breaks_circuits_from_the_class() -> None:
+    objects = _objects(FIXTURES / "valid" / "routing-linkerd", "prod")
+    accrual = "balancer.linkerd.io/failure-accrual"
+    shipyard = _get(objects, "Service", "shipyard")["metadata"]["annotations"]  # premium: 12 x 50 %, 15s open
+    assert shipyard == {
+        accrual: "consecutive",
+        f"{accrual}-consecutive-max-failures": "6",
+        f"{accrual}-consecutive-min-penalty": "15s",
+        f"{accrual}-consecutive-max-penalty": "60s",
+    }
+    ping = _get(objects, "Service", "ping")["metadata"]["annotations"]  # dev: open 60s, still <= the max
+    assert (ping[f"{accrual}-consecutive-min-penalty"], ping[f"{accrual}-consecutive-max-penalty"]) == ("60s", "60s")
+
+
+def test_consul_breaks_circuits_where_the_caller_is() -> None:
+    """Consul ejects endpoints client-side: a caller's ServiceDefaults carry its callees' breakers."""
+    objects = _objects(FIXTURES / "valid" / "routing-consul", "prod")
+    shipyard = _get(objects, "ServiceDefaults", "shipyard")["spec"]  # calls teams (standard class)
+    assert shipyard["upstreamConfig"] == {
+        "overrides": [
+            {"name": "teams", "passiveHealthCheck": {"interval": "10s", "maxFailures": 5, "baseEjectionTime": "30s"}}
+        ]
+    }
+    assert shipyard["maxInboundConnections"] == 100  # premium bulkhead
+    assert "upstreamConfig" not in _get(objects, "ServiceDefaults", "teams")["spec"]  # teams calls nobody
+    for obj in objects:
+        validate_object(obj)
+
+
 def test_linkerd_servers_admit_only_declared_clients() -> None:
     """A Linkerd Server denies what no AuthorizationPolicy admits: every reachable port needs one."""
     objects = _objects(FIXTURES / "valid" / "routing-linkerd", "prod")
@@ -217,7 +246,7 @@ def test_consul_policies() -> None:
         {"name": "ping", "action": "allow"},
         {"name": "*", "action": "deny"},
     ]
-    assert _get(objects, "ServiceDefaults", "ping")["spec"] == {"protocol": "http"}
+    assert _get(objects, "ServiceDefaults", "ping")["spec"]["protocol"] == "http"
     assert _get(objects, "ServiceResolver", "ping")["spec"]["failover"] == {"*": {"datacenters": ["us-east-1"]}}
     annotations = _get(objects, "Deployment", "teams")["spec"]["template"]["metadata"]["annotations"]
     assert annotations["consul.hashicorp.com/connect-inject"] == "true"

@@ -1,4 +1,4 @@
-"""Kubernetes resource quantities in the API server's canonical form.
+"""Kubernetes resource quantities in the API server's canonical form, and durations in seconds.
 
 The API server rewrites `0.5` cpu to `500m` and `1024Mi` to `1Gi`; rendering the canonical form
 keeps Argo CD from showing a permanent diff between git and the live object.
@@ -14,6 +14,13 @@ _PATTERN = re.compile(r"^([+-]?(?:\d+(?:\.\d*)?|\.\d+))((?:[eE][+-]?\d+)|(?:[KMG
 _BINARY = {"Ki": 1, "Mi": 2, "Gi": 3, "Ti": 4, "Pi": 5, "Ei": 6}
 _DECIMAL = {"n": -9, "u": -6, "m": -3, "": 0, "k": 3, "M": 6, "G": 9, "T": 12, "P": 15, "E": 18}
 _DECIMAL_BY_EXP = {exp: suffix for suffix, exp in _DECIMAL.items()}
+_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ns|us|ms|s|m|h|d)")
+_SECONDS = {"ns": 1e-9, "us": 1e-6, "ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def seconds(duration: str) -> float:
+    """A validated duration (`500ms`, `1m30s`, `2h`) in seconds."""
+    return sum(float(n) * _SECONDS[unit] for n, unit in _DURATION_PART.findall(duration))
 
 
 @lru_cache(maxsize=4096)

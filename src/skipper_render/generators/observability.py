@@ -8,10 +8,9 @@ Metric names are the engine's (`research/naftiko-domain.md` section 2, the upstr
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
-from skipper_render import names
+from skipper_render import names, quantity
 from skipper_render.generators.base import Context, Obj
 from skipper_render.resolve import ResolvedCapability
 from skipper_render.serialize import to_yaml_document
@@ -33,14 +32,11 @@ RELABELINGS = [
     {"sourceLabels": ["__meta_kubernetes_service_label_naftiko_io_capability"], "targetLabel": "capability"},
     {"sourceLabels": ["__meta_kubernetes_service_label_naftiko_io_environment"], "targetLabel": "environment"},
 ]
-_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d)")
-_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
 def seconds(duration: str) -> str:
     """A duration as a PromQL number of seconds: 500ms -> 0.5, 1m30s -> 90."""
-    total = sum(float(n) * _SECONDS[u] for n, u in _DURATION.findall(duration))
-    return f"{total:g}"
+    return f"{quantity.seconds(duration):g}"
 
 
 def ratio_record(window: str) -> str:

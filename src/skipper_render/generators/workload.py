@@ -208,7 +208,7 @@ def service(cap: ResolvedCapability, ctx: Context) -> Obj | None:
     return {
         "apiVersion": "v1",
         "kind": "Service",
-        "metadata": names.metadata(cap.name, cap, ctx.fleet),
+        "metadata": names.metadata(cap.name, cap, ctx.fleet, mesh.service_annotations(cap, ctx)),
         "spec": {
             "type": "ClusterIP",
             "selector": names.selector(cap),

@@ -15,7 +15,7 @@ from skipper_render.generators.mesh import consul, istio, linkerd
 from skipper_render.generators.mesh.base import allowed_accounts, gateway_accounts
 from skipper_render.resolve import ResolvedCapability
 
-__all__ = ["gateway_accounts", "generate", "pod_metadata"]
+__all__ = ["gateway_accounts", "generate", "pod_metadata", "service_annotations"]
 
 _MESHES = {"istio": istio.generate, "linkerd": linkerd.generate, "consul": consul.generate}
 
@@ -30,6 +30,11 @@ def pod_metadata(ctx: Context) -> tuple[dict[str, str], dict[str, str]]:
     if mesh == "consul":
         return {}, {"consul.hashicorp.com/connect-inject": "true", "consul.hashicorp.com/transparent-proxy": "true"}
     return {}, {}
+
+
+def service_annotations(cap: ResolvedCapability, ctx: Context) -> dict[str, str]:
+    """Annotations the capability's Service needs (Linkerd reads failure accrual from there)."""
+    return linkerd.service_annotations(cap) if ctx.fleet.spec.routing.mesh == "linkerd" else {}
 
 
 def generate(cap: ResolvedCapability, ctx: Context) -> list[Obj]:

@@ -1,4 +1,4 @@
-"""What every mesh integration shares: who may call a capability, and its retry budget."""
+"""What every mesh integration shares: who may call a capability, its retry budget and ejection."""
 
 from __future__ import annotations
 
@@ -22,6 +22,18 @@ def retries(cap: ResolvedCapability) -> int:
     """Re-tries after the first call: Resilience4j's maxAttempts counts the first call."""
     retry = cap.klass.resilience.retry if cap.klass.resilience else None
     return max((retry.maxAttempts or 1) - 1, 0) if retry else 0
+
+
+def ejection(cap: ResolvedCapability) -> tuple[int, str] | None:
+    """The class's circuit breaker as endpoint ejection: (consecutive failures, time ejected).
+
+    Resilience4j trips on a failure rate over a sliding window; meshes eject an endpoint after
+    consecutive failures, so the count is the window's share of failures at the threshold."""
+    breaker = cap.klass.resilience.circuitBreaker if cap.klass.resilience else None
+    if breaker is None:
+        return None
+    failures = max(1, round((breaker.slidingWindowSize or 10) * (breaker.failureRateThreshold or 50) / 100))
+    return failures, breaker.waitDurationInOpenState or "30s"
 
 
 def host(cap: ResolvedCapability) -> str:

@@ -1,5 +1,7 @@
-"""Consul: ServiceDefaults, ServiceRouter (retries), ServiceResolver (datacenter failover; canary
-subsets), ServiceIntentions, and a ServiceSplitter the Argo Rollouts Consul plugin weights."""
+"""Consul: ServiceDefaults (bulkhead as inbound connection limit; the circuit breakers of the
+capabilities it calls as upstream passive health checks), ServiceRouter (retries),
+ServiceResolver (datacenter failover; canary subsets), ServiceIntentions, and a ServiceSplitter
+the Argo Rollouts Consul plugin weights."""
 
 from __future__ import annotations
 
@@ -7,11 +9,29 @@ from typing import Any
 
 from skipper_render import names
 from skipper_render.generators.base import Context, Obj
-from skipper_render.generators.mesh.base import retries
+from skipper_render.generators.mesh.base import ejection, retries
 from skipper_render.generators.rollout import CANARY_SUBSET, STABLE_SUBSET, traffic_router
 from skipper_render.resolve import ResolvedCapability
 
 API = "consul.hashicorp.com/v1alpha1"
+
+
+def _defaults(cap: ResolvedCapability, ctx: Context) -> dict[str, Any]:
+    """ServiceDefaults: Consul breaks circuits client-side, so a capability's defaults carry the
+    ejection policy of each capability it calls (from that callee's class)."""
+    spec: dict[str, Any] = {"protocol": "http"}
+    bulkhead = cap.klass.resilience.bulkhead if cap.klass.resilience else None
+    if bulkhead is not None and bulkhead.maxConcurrentCalls:
+        spec["maxInboundConnections"] = bulkhead.maxConcurrentCalls
+    overrides = []
+    for callee in ctx.fleet.capabilities:
+        found = ejection(callee)
+        if found is not None and cap.name in ctx.fleet.callers.get(callee.name, ()):
+            check = {"interval": "10s", "maxFailures": found[0], "baseEjectionTime": found[1]}
+            overrides.append({"name": callee.name, "passiveHealthCheck": check})
+    if overrides:
+        spec["upstreamConfig"] = {"overrides": sorted(overrides, key=lambda o: o["name"])}
+    return spec
 
 
 def generate(cap: ResolvedCapability, ctx: Context, allowed: set[str]) -> list[Obj]:
@@ -40,7 +60,7 @@ def generate(cap: ResolvedCapability, ctx: Context, allowed: set[str]) -> list[O
     sources = [{"name": name, "action": "allow"} for name in sorted(allowed)] + [{"name": "*", "action": "deny"}]
     return [
         *canary,
-        {"apiVersion": API, "kind": "ServiceDefaults", "metadata": meta, "spec": {"protocol": "http"}},
+        {"apiVersion": API, "kind": "ServiceDefaults", "metadata": meta, "spec": _defaults(cap, ctx)},
         {
             "apiVersion": API,
             "kind": "ServiceRouter",

@@ -7,7 +7,7 @@ from typing import Any
 
 from skipper_render import names
 from skipper_render.generators.base import Context, Obj
-from skipper_render.generators.mesh.base import gateway_accounts, host, retries
+from skipper_render.generators.mesh.base import ejection, gateway_accounts, host, retries
 from skipper_render.generators.rollout import canary_service, traffic_router
 from skipper_render.resolve import ResolvedCapability
 
@@ -44,13 +44,13 @@ def generate(cap: ResolvedCapability, ctx: Context, allowed: set[str]) -> list[O
     if resilience and resilience.bulkhead and resilience.bulkhead.maxConcurrentCalls:
         limit = resilience.bulkhead.maxConcurrentCalls
         policy["connectionPool"] = {"http": {"http2MaxRequests": limit, "http1MaxPendingRequests": limit}}
-    breaker = resilience.circuitBreaker if resilience else None
-    if breaker is not None:
-        errors = max(1, round((breaker.slidingWindowSize or 10) * (breaker.failureRateThreshold or 50) / 100))
+    found = ejection(cap)
+    if found is not None:
+        failures, ejected = found
         policy["outlierDetection"] = {
-            "consecutive5xxErrors": errors,
+            "consecutive5xxErrors": failures,
             "interval": "10s",
-            "baseEjectionTime": breaker.waitDurationInOpenState or "30s",
+            "baseEjectionTime": ejected,
             "maxEjectionPercent": 100,
         }
     regions = _failover(ctx)

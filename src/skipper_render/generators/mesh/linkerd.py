@@ -1,18 +1,41 @@
-"""Linkerd: a Server per port with its AuthorizationPolicy, and per-port routes carrying timeouts
-and retries (Gateway API routes when Argo Rollouts weights a canary on them)."""
+"""Linkerd: a Server per port with its AuthorizationPolicy, per-port routes carrying timeouts and
+retries (Gateway API routes when Argo Rollouts weights a canary on them), and failure accrual
+(circuit breaking) as annotations of the capability's Service."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from skipper_render import names
+from skipper_render import names, quantity
 from skipper_render.generators.base import Context, Obj
-from skipper_render.generators.mesh.base import gateway_accounts, retries
+from skipper_render.generators.mesh.base import ejection, gateway_accounts, retries
 from skipper_render.generators.rollout import canary_service, traffic_router
 from skipper_render.resolve import ResolvedCapability
 
 POLICY = "policy.linkerd.io/v1beta3"
 AUTH = "policy.linkerd.io/v1alpha1"
+ACCRUAL = "balancer.linkerd.io/failure-accrual"
+DEFAULT_MAX_PENALTY_MS = 60_000  # the proxy's; the min penalty may not exceed the max
+
+
+def service_annotations(cap: ResolvedCapability) -> dict[str, str]:
+    """The class's circuit breaker as consecutive failure accrual, read by every client's proxy."""
+    found = ejection(cap)
+    if found is None:
+        return {}
+    failures, ejected = found
+    penalty = max(1, round(quantity.seconds(ejected) * 1000))
+    return {
+        ACCRUAL: "consecutive",
+        f"{ACCRUAL}-consecutive-max-failures": str(failures),
+        f"{ACCRUAL}-consecutive-min-penalty": _duration(penalty),
+        f"{ACCRUAL}-consecutive-max-penalty": _duration(max(penalty, DEFAULT_MAX_PENALTY_MS)),
+    }
+
+
+def _duration(ms: int) -> str:
+    """The proxy parses one integer and one unit: `30s`, `1500ms`."""
+    return f"{ms // 1000}s" if ms % 1000 == 0 else f"{ms}ms"
 
 
 def _clients(cap: ResolvedCapability, ctx: Context, allowed: set[str], port: names.Port) -> list[Any]:
