@@ -158,6 +158,7 @@ def test_istio_policies() -> None:
     } in shipyard
     route = _get(objects, "VirtualService", "shipyard")["spec"]["http"][0]
     assert route["retries"]["attempts"] == 4  # premium: maxAttempts 5 = 1 call + 4 retries
+    assert route["timeout"] == "30s"  # the request bound every mesh gets
     rule = _get(objects, "DestinationRule", "shipyard")["spec"]["trafficPolicy"]
     assert rule["connectionPool"]["http"]["http2MaxRequests"] == 100
     assert rule["loadBalancer"]["localityLbSetting"]["failover"] == [{"from": "eu-west-1", "to": "us-east-1"}]
@@ -203,6 +204,8 @@ def test_consul_breaks_circuits_where_the_caller_is() -> None:
         ]
     }
     assert shipyard["maxInboundConnections"] == 100  # premium bulkhead
+    router = _get(objects, "ServiceRouter", "shipyard")["spec"]["routes"][0]["destination"]
+    assert (router["requestTimeout"], router["numRetries"]) == ("30s", 4)
     assert "upstreamConfig" not in _get(objects, "ServiceDefaults", "teams")["spec"]  # teams calls nobody
     for obj in objects:
         validate_object(obj)

@@ -6,6 +6,8 @@ from skipper_render import names
 from skipper_render.generators.base import Context
 from skipper_render.resolve import ResolvedCapability
 
+REQUEST_TIMEOUT = "30s"  # one request, retries included: the same bound in every mesh
+
 
 def gateway_accounts(ctx: Context) -> list[str]:
     """The fleet gateways' ServiceAccounts (their mesh identity)."""

@@ -9,7 +9,7 @@ from typing import Any
 
 from skipper_render import names
 from skipper_render.generators.base import Context, Obj
-from skipper_render.generators.mesh.base import ejection, retries
+from skipper_render.generators.mesh.base import REQUEST_TIMEOUT, ejection, retries
 from skipper_render.generators.rollout import CANARY_SUBSET, STABLE_SUBSET, traffic_router
 from skipper_render.resolve import ResolvedCapability
 
@@ -36,7 +36,7 @@ def _defaults(cap: ResolvedCapability, ctx: Context) -> dict[str, Any]:
 
 def generate(cap: ResolvedCapability, ctx: Context, allowed: set[str]) -> list[Obj]:
     meta = names.metadata(cap.name, cap, ctx.fleet)
-    destination: dict[str, Any] = {"service": cap.name}
+    destination: dict[str, Any] = {"service": cap.name, "requestTimeout": REQUEST_TIMEOUT}
     if retries(cap):
         destination |= {
             "numRetries": retries(cap),

@@ -7,7 +7,7 @@ from typing import Any
 
 from skipper_render import names
 from skipper_render.generators.base import Context, Obj
-from skipper_render.generators.mesh.base import ejection, gateway_accounts, host, retries
+from skipper_render.generators.mesh.base import REQUEST_TIMEOUT, ejection, gateway_accounts, host, retries
 from skipper_render.generators.rollout import canary_service, traffic_router
 from skipper_render.resolve import ResolvedCapability
 
@@ -64,6 +64,7 @@ def generate(cap: ResolvedCapability, ctx: Context, allowed: set[str]) -> list[O
             {"destination": {"host": canary}, "weight": 0},
         ]
         route = {"name": "primary", "route": destinations}
+    route["timeout"] = REQUEST_TIMEOUT
     if retries(cap):
         route["retries"] = {"attempts": retries(cap), "perTryTimeout": "10s", "retryOn": RETRY_ON}
     selector = {"matchLabels": names.selector(cap)}

@@ -8,7 +8,7 @@ from typing import Any
 
 from skipper_render import names, quantity
 from skipper_render.generators.base import Context, Obj
-from skipper_render.generators.mesh.base import ejection, gateway_accounts, retries
+from skipper_render.generators.mesh.base import REQUEST_TIMEOUT, ejection, gateway_accounts, retries
 from skipper_render.generators.rollout import canary_service, traffic_router
 from skipper_render.resolve import ResolvedCapability
 
@@ -107,7 +107,7 @@ def generate(cap: ResolvedCapability, ctx: Context, allowed: set[str]) -> list[O
         spec = {"podSelector": {"matchLabels": names.selector(cap)}, "port": port.name, "proxyProtocol": "HTTP/1"}
         objects.append({"apiVersion": POLICY, "kind": "Server", "metadata": meta, "spec": spec})
     objects += _authorization(cap, ctx, allowed)
-    annotations = {"timeout.linkerd.io/request": "30s"}
+    annotations = {"timeout.linkerd.io/request": REQUEST_TIMEOUT}
     if retries(cap):
         annotations |= {"retry.linkerd.io/http": "5xx", "retry.linkerd.io/limit": str(retries(cap))}
     # A canary needs routes Argo Rollouts' Gateway API plugin can weight: Gateway API (GAMMA)
