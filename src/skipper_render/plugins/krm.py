@@ -19,8 +19,9 @@ import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
+from skipper_render import fastexit
 from skipper_render.errors import Diagnostic, Location, SkipperError, ValidationError
 from skipper_render.load import Limits, parse_yaml
 from skipper_render.render import RenderRequest, render
@@ -118,3 +119,8 @@ def main() -> None:
     text, code = run_function(sys.stdin.read(), cwd)
     sys.stdout.write(text)
     sys.exit(code)
+
+
+def run() -> NoReturn:
+    """The `skipper-krm` executable: `main`, then a fast exit (kustomize starts it on every build)."""
+    fastexit.run(main)
