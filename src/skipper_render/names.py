@@ -6,6 +6,7 @@ import hashlib
 import re
 from typing import Any, NamedTuple
 
+from skipper_render.model.common import dns_part
 from skipper_render.model.ikanos import Expose
 from skipper_render.resolve import ResolvedCapability, ResolvedFleet
 
@@ -25,7 +26,7 @@ RESTRICTED_CONTAINER = {
     "readOnlyRootFilesystem": True,
     "capabilities": {"drop": ["ALL"]},
 }
-_UNSAFE = re.compile(r"[^a-z0-9-]+")
+_UNSAFE_KEY = re.compile(r"[^-._a-zA-Z0-9]+")
 
 
 def spec_configmap(cap: str) -> str:
@@ -33,16 +34,18 @@ def spec_configmap(cap: str) -> str:
 
 
 def import_configmap(cap: str, name: str) -> str:
-    return f"{cap}-import-{name}"
+    """`{cap}-import-{import}`; a real import name may hold spaces or capitals (made DNS-safe)."""
+    return short(f"{cap}-import-{dns_part(name)}", 253)
+
+
+def configmap_key(file_name: str) -> str:
+    """A file name as a ConfigMap key (`[-._a-zA-Z0-9]+`); the mount keeps the real name."""
+    return _UNSAFE_KEY.sub("-", file_name)
 
 
 def bind_secret(cap: str, part: str) -> str:
-    return f"{cap}-bind-{part}"
-
-
-def dns_part(text: str) -> str:
-    """A path segment or namespace as a DNS-1123 fragment (`Shared_Dir` -> `shared-dir`)."""
-    return _UNSAFE.sub("-", text.lower()).strip("-") or "root"
+    """`{cap}-bind-{part}`: the part (a bind dir or namespace) made DNS-safe."""
+    return f"{cap}-bind-{dns_part(part)}"
 
 
 def version_label(version: str) -> str:

@@ -3,7 +3,7 @@
 Real specs are messy, so schema-level problems (unknown expose types, missing descriptions,
 legacy fields, unknown versions) are warnings, and become errors only in strict mode. What the
 renderer cannot work without is always an error: a missing port, two exposes on one port, a
-second control expose, a missing import file, an import name that cannot name a ConfigMap.
+second control expose, a missing import file.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 from skipper_render.errors import Collector, Location, Path
 from skipper_render.load import Document, FleetDir
-from skipper_render.model.common import is_dns_label
+from skipper_render.model.common import dns_part, is_dns_label
 from skipper_render.model.ikanos import (
     EXPOSE_TYPES,
     IKANOS_VERSIONS,
@@ -147,12 +147,11 @@ class SpecReader:
         if not isinstance(ref, str) or not isinstance(name, str):
             self.diags.error(doc.loc(path), "an import needs string 'import' and 'from' fields")
             return None
-        if not is_dns_label(name.lower(), 63) or name != name.lower():
-            self.diags.error(
+        if not is_dns_label(name, 63):
+            self.lint(
                 doc.loc((*path, "import")),
-                f"import name {name!r} cannot name a ConfigMap (needs lower-case a-z, 0-9 and '-')",
+                f"import name {name!r} is not a DNS-1123 label; its ConfigMap is named after {dns_part(name)!r}",
             )
-            return None
         rel = self.fleet.resolve(ref, where, base)
         if not self.fleet.exists(rel):
             self.diags.error(where, f"imported file not found: {rel}")

@@ -64,7 +64,7 @@ def plan(cap: ResolvedCapability, diags: Collector) -> BindPlan:
     for bind in cap.spec.binds:
         override = cap.binds.get(bind.namespace)
         if bind.location is None:
-            secret = (override and override.secretName) or names.bind_secret(cap.name, names.dns_part(bind.namespace))
+            secret = (override and override.secretName) or names.bind_secret(cap.name, bind.namespace)
             result.env.append(SecretEnv(secret, bind, tuple(sorted({v for _, v in bind.keys}))))
             continue
         path = file_path(bind.location)
@@ -81,7 +81,7 @@ def plan(cap: ResolvedCapability, diags: Collector) -> BindPlan:
             continue
         group = by_dir.get(directory)
         if group is None:
-            part = names.dns_part(posixpath.basename(directory) or "root")
+            part = posixpath.basename(directory) or "root"
             secret = (override and override.secretName) or names.bind_secret(cap.name, part)
             group = by_dir[directory] = SecretFiles(secret, directory)
         group.files.setdefault(key, []).append(bind)

@@ -26,7 +26,7 @@ def import_mounts(cap: ResolvedCapability) -> list[ImportMount]:
     out: dict[str, ImportMount] = {}
     for imp in cap.spec.imports:
         if imp.file not in out:
-            key = posixpath.basename(imp.file)
+            key = names.configmap_key(posixpath.basename(imp.file))
             out[imp.file] = ImportMount(names.import_configmap(cap.name, imp.name), key, imp.mount, imp.file, imp)
     return list(out.values())
 

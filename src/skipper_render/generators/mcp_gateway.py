@@ -51,7 +51,7 @@ def _token(cap: ResolvedCapability, expose: Expose, ctx: Context) -> tuple[str, 
     if bind is not None and bind.location is None:  # a location-less bind: the Secret holds the raw value
         value = dict(bind.keys)[expose.token_ref or ""]
         secret = cap.binds.get(bind.namespace)
-        name = (secret and secret.secretName) or names.bind_secret(cap.name, names.dns_part(bind.namespace))
+        name = (secret and secret.secretName) or names.bind_secret(cap.name, bind.namespace)
         return name, value
     fallback = f"{component(ctx)}-{expose.namespace}"
     ctx.diags.warn(

@@ -9,6 +9,7 @@ from skipper_render import quantity
 
 DNS1123_LABEL = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
 _DNS_RE = re.compile(DNS1123_LABEL)
+_UNSAFE = re.compile(r"[^a-z0-9-]+")
 _LABEL_KEY = re.compile(r"^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$")
 _LABEL_VALUE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$")
 _DURATION = re.compile(r"^(\d+(\.\d+)?(ns|us|ms|s|m|h|d))+$")
@@ -22,6 +23,11 @@ class Strict(BaseModel):
 
 def is_dns_label(value: str, max_len: int = 63) -> bool:
     return len(value) <= max_len and bool(_DNS_RE.match(value))
+
+
+def dns_part(text: str) -> str:
+    """A path segment, namespace or import name as a DNS-1123 fragment (`Shared_Dir` -> `shared-dir`)."""
+    return _UNSAFE.sub("-", text.lower()).strip("-") or "root"
 
 
 def _dns_label(value: str) -> str:
