@@ -95,6 +95,15 @@ class ResolvedFleet:
                     out[parts[0]].add(cap.name)
         return {name: frozenset(found) for name, found in out.items()}
 
+    @cached_property
+    def callees(self) -> Mapping[str, tuple[ResolvedCapability, ...]]:
+        """capability -> the capabilities it calls, by name: `callers` read the other way."""
+        out: dict[str, list[ResolvedCapability]] = {cap.name: [] for cap in self.capabilities}
+        for callee in sorted(self.capabilities, key=lambda c: c.name):
+            for caller in self.callers.get(callee.name, ()):
+                out[caller].append(callee)
+        return {name: tuple(found) for name, found in out.items()}
+
 
 def effective_classes(spec: FleetSpec) -> dict[str, ClassSpec]:
     return {**builtin_classes(), **(spec.classes or {})}

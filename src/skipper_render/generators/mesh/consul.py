@@ -24,13 +24,13 @@ def _defaults(cap: ResolvedCapability, ctx: Context) -> dict[str, Any]:
     if bulkhead is not None and bulkhead.maxConcurrentCalls:
         spec["maxInboundConnections"] = bulkhead.maxConcurrentCalls
     overrides = []
-    for callee in ctx.fleet.capabilities:
+    for callee in ctx.fleet.callees.get(cap.name, ()):
         found = ejection(callee)
-        if found is not None and cap.name in ctx.fleet.callers.get(callee.name, ()):
+        if found is not None:
             check = {"interval": "10s", "maxFailures": found[0], "baseEjectionTime": found[1]}
             overrides.append({"name": callee.name, "passiveHealthCheck": check})
     if overrides:
-        spec["upstreamConfig"] = {"overrides": sorted(overrides, key=lambda o: o["name"])}
+        spec["upstreamConfig"] = {"overrides": overrides}
     return spec
 
 

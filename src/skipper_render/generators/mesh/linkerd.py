@@ -38,15 +38,19 @@ def _duration(ms: int) -> str:
     return f"{ms // 1000}s" if ms % 1000 == 0 else f"{ms}ms"
 
 
-def _clients(cap: ResolvedCapability, ctx: Context, allowed: set[str], port: names.Port) -> list[Any]:
-    """identityRefs of who may call `port`: callers, the gateways (MCP ports), the ingress namespace."""
+def _clients(cap: ResolvedCapability, ctx: Context, allowed: set[str]) -> dict[str, list[Any]]:
+    """port name -> identityRefs of who may call it: callers, the gateways (MCP ports), the ingress."""
     gateways = set(gateway_accounts(ctx))
-    accounts = allowed - gateways if port.expose.type != "mcp" else allowed
-    refs: list[Any] = [{"kind": "ServiceAccount", "name": a} for a in sorted(accounts)]
     namespace = names.ingress_namespace(cap, ctx.fleet)
-    if namespace is not None and port in names.ingress_ports(cap, ctx.fleet):
-        refs.append({"kind": "Namespace", "name": namespace})
-    return refs
+    ingress = {p.name for p in names.ingress_ports(cap, ctx.fleet)} if namespace is not None else set()
+    out: dict[str, list[Any]] = {}
+    for port in names.ports(cap):
+        accounts = allowed - gateways if port.expose.type != "mcp" else allowed
+        refs: list[Any] = [{"kind": "ServiceAccount", "name": a} for a in sorted(accounts)]
+        if port.name in ingress:
+            refs.append({"kind": "Namespace", "name": namespace})
+        out[port.name] = refs
+    return out
 
 
 def _authorization(cap: ResolvedCapability, ctx: Context, allowed: set[str]) -> list[Obj]:
@@ -68,12 +72,13 @@ def _authorization(cap: ResolvedCapability, ctx: Context, allowed: set[str]) -> 
                 "spec": {"networks": networks},
             }
         )
+    clients = _clients(cap, ctx, allowed)
     for port in names.ports(cap):
         name = f"{cap.name}-{port.name}"
         if port == control:
             authn = {"group": "policy.linkerd.io", "kind": "NetworkAuthentication", "name": f"{cap.name}-any-network"}
         else:
-            refs = _clients(cap, ctx, allowed, port)
+            refs = clients[port.name]
             if not refs:
                 continue
             meta = names.metadata(name, cap, ctx.fleet)
