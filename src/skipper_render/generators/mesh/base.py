@@ -38,5 +38,6 @@ def ejection(cap: ResolvedCapability) -> tuple[int, str] | None:
     return failures, breaker.waitDurationInOpenState or "30s"
 
 
-def host(cap: ResolvedCapability) -> str:
-    return f"{cap.name}.{cap.namespace}.svc.cluster.local"
+def host(cap: ResolvedCapability, service: str | None = None) -> str:
+    """The cluster DNS name of the capability's Service (or of another Service beside it)."""
+    return f"{service or cap.name}.{cap.namespace}.svc.cluster.local"

@@ -58,10 +58,9 @@ def generate(cap: ResolvedCapability, ctx: Context, allowed: set[str]) -> list[O
         policy["loadBalancer"] = {"localityLbSetting": {"enabled": True, "failover": regions}}
     route: dict[str, Any] = {"route": [{"destination": {"host": host(cap)}}]}
     if traffic_router(cap, ctx) == "istio":  # Argo Rollouts moves the weights of route `primary`
-        canary = f"{canary_service(cap)}.{cap.namespace}.svc.cluster.local"
         destinations = [
             {"destination": {"host": host(cap)}, "weight": 100},
-            {"destination": {"host": canary}, "weight": 0},
+            {"destination": {"host": host(cap, canary_service(cap))}, "weight": 0},
         ]
         route = {"name": "primary", "route": destinations}
     route["timeout"] = REQUEST_TIMEOUT
