@@ -14,18 +14,18 @@ $(BIN)/python:
 $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
-	$(BIN)/python -m compileall -q src
+	$(BIN)/python -m compileall -q skipper_render plugin
 	touch $(STAMP)
 
 run: $(STAMP)
 	$(BIN)/skipper render fixtures/valid/demo --env $(ENV)
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check skipper_render plugin tests bench
+	$(BIN)/ruff format --check skipper_render plugin tests bench
 
 types: $(STAMP)
-	$(BIN)/mypy src
+	$(BIN)/mypy skipper_render plugin/skipper_plugin
 
 unit: $(STAMP)
 	$(BIN)/pytest
@@ -36,4 +36,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/run.py --instructions
 
 clean:
-	rm -rf $(VENV) build *.egg-info src/*.egg-info
+	rm -rf $(VENV) build *.egg-info plugin/*.egg-info

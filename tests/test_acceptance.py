@@ -12,8 +12,9 @@ from helpers import FIXTURES, validate_object
 from syrupy.assertion import SnapshotAssertion
 from syrupy.extensions.single_file import SingleFileSnapshotExtension, WriteMode
 
+from skipper_render import RenderRequest, render, render_request
 from skipper_render.errors import SkipperError
-from skipper_render.render import RenderRequest, environments, render
+from skipper_render.render import environments
 from skipper_render.serialize import to_yaml
 
 
@@ -37,7 +38,7 @@ def _valid_cases() -> list[Any]:
 
 @pytest.mark.parametrize(("case", "env", "target"), _valid_cases())
 def test_valid_fixture(case: Path, env: str | None, target: str, snapshot: SnapshotAssertion) -> None:
-    result = render(RenderRequest(case, env, target="operator" if target == "operator" else "kubernetes"))
+    result = render(case, env, target="operator" if target == "operator" else "kubernetes")
     for obj in result.objects:
         validate_object(obj)
     assert to_yaml(result.objects) == snapshot(extension_class=YamlSnapshot)
@@ -52,5 +53,5 @@ def test_invalid_fixture(case: Path) -> None:
     expected = yaml.safe_load((case / "expected.yaml").read_text())
     request = RenderRequest(case, expected.get("env"), strict=expected.get("strict", False))
     with pytest.raises(SkipperError) as err:
-        render(request)
+        render_request(request)
     assert [str(d) for d in err.value.diagnostics] == expected["errors"]

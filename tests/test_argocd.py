@@ -12,7 +12,7 @@ import pytest
 import yaml
 from helpers import FIXTURES, ROOT, line_of, validate_object
 
-from skipper_render.plugins.argocd import request_from_environ, settings_from_environ
+from skipper_plugin.argocd import request_from_environ, settings_from_environ
 
 DEMO = FIXTURES / "valid" / "demo"
 ENVIRONMENTS_LINE = line_of(DEMO / "naftiko.fleet.yaml", "  environments:")

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from skipper_render.model.klass import BUILTIN_CLASSES, builtin_classes
+from skipper_render.model.klass import BUILTIN_CLASSES
+from skipper_render.resolve import builtin_classes
 
 
 def test_builtin_classes_match_skippers_defaults() -> None:

@@ -12,7 +12,7 @@ import yaml
 from click.testing import CliRunner
 from helpers import FIXTURES, MINIMAL_SPEC, fleet_yaml, write_tree
 
-from skipper_render.cli import main
+from skipper_plugin.cli import main
 
 DEMO = FIXTURES / "valid" / "demo"
 

@@ -10,7 +10,7 @@ import yaml
 from click.testing import CliRunner
 from helpers import FIXTURES
 
-from skipper_render.cli import main
+from skipper_plugin.cli import main
 
 DEMO = FIXTURES / "valid" / "demo"
 

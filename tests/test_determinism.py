@@ -27,7 +27,7 @@ def _shuffled(value: Any, rng: random.Random) -> Any:
 
 def _render(path: Path, seed: str, env: str) -> bytes:
     environ = {**os.environ, "PYTHONHASHSEED": seed}
-    cmd = [sys.executable, "-m", "skipper_render.cli", "render", str(path), "--env", env]
+    cmd = [sys.executable, "-m", "skipper_plugin", "render", str(path), "--env", env]
     return subprocess.run(cmd, env=environ, capture_output=True, check=True).stdout
 
 

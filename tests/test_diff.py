@@ -7,7 +7,7 @@ from pathlib import Path
 from click.testing import CliRunner
 from helpers import FIXTURES
 
-from skipper_render.cli import main
+from skipper_plugin.cli import main
 
 DEMO = FIXTURES / "valid" / "demo"
 

@@ -12,8 +12,8 @@ import yaml
 from click.testing import CliRunner
 from helpers import FIXTURES, MINIMAL_SPEC, fleet_yaml, validate_object, write_tree
 
-from skipper_render.cli import main
-from skipper_render.render import RenderRequest, render
+from skipper_plugin.cli import main
+from skipper_render import render
 from skipper_render.resources import FLUX_SUBSTITUTE
 
 DEMO = FIXTURES / "valid" / "demo"
@@ -72,7 +72,7 @@ def _flux_substitute(text: str, variables: dict[str, str]) -> str:
 def test_objects_holding_dollar_brace_opt_out_of_substitution(tmp_path: Path) -> None:
     spec = MINIMAL_SPEC.replace("info: {display: Hello", 'info: {display: "Costs ${PRICE}"')
     write_tree(tmp_path, {"naftiko.fleet.yaml": fleet_yaml(), "hello.ikanos.yml": spec})
-    objects = render(RenderRequest(tmp_path, None)).objects
+    objects = render(tmp_path, None).objects
     flagged = {o["kind"] for o in objects if o["metadata"].get("annotations", {}).get(FLUX_SUBSTITUTE) == "disabled"}
     assert flagged == {"ConfigMap"}
     for obj in objects:
@@ -99,7 +99,7 @@ def _kustomizations(fleet: Path, env: str) -> dict[str, dict[str, Any]]:
 def test_flux_leaves_the_fields_argo_rollouts_moves_alone(case: str, kinds: set[str]) -> None:
     """Flux corrects drift: without ignore rules it would reset a canary's weights mid-rollout."""
     fleet = FIXTURES / "valid" / case
-    rendered = {(o["kind"], o["metadata"]["name"]): o for o in render(RenderRequest(fleet, "prod")).objects}
+    rendered = {(o["kind"], o["metadata"]["name"]): o for o in render(fleet, "prod").objects}
     specs = _kustomizations(fleet, "prod")
     rules = next(spec for name, spec in sorted(specs.items()) if not name.endswith("-fleet"))["ignore"]
     assert {r["target"]["kind"] for r in rules} == kinds

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from helpers import fleet_yaml, validate_object, write_tree
 
+from skipper_render import render
 from skipper_render.errors import SkipperError
-from skipper_render.render import RenderRequest, render
 
 # As in the public corpus (nist-cybersecurity-framework-sandbox): a display name as import name.
 NAME = "NIST CSF 2.0 — Sandbox API"
@@ -44,7 +44,7 @@ def _fleet(tmp_path: Path) -> Path:
 
 
 def test_an_import_name_that_is_no_dns_label_names_its_configmap_by_a_slug(tmp_path: Path) -> None:
-    result = render(RenderRequest(_fleet(tmp_path), None))
+    result = render(_fleet(tmp_path), None)
     configmap = next(o for o in result.objects if o["kind"] == "ConfigMap" and "-import-" in o["metadata"]["name"])
     assert configmap["metadata"]["name"] == "nist-import-nist-csf-2-0-sandbox-api"
     (key,) = configmap["data"]
@@ -65,4 +65,4 @@ def test_an_import_name_that_is_no_dns_label_names_its_configmap_by_a_slug(tmp_p
 
 def test_strict_refuses_it(tmp_path: Path) -> None:
     with pytest.raises(SkipperError, match=re.escape(f"import name '{NAME}' is not a DNS-1123 label")):
-        render(RenderRequest(_fleet(tmp_path), None, strict=True))
+        render(_fleet(tmp_path), None, strict=True)

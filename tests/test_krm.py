@@ -14,8 +14,8 @@ import pytest
 import yaml
 from helpers import FIXTURES, line_of
 
-from skipper_render.plugins.krm import run_function
-from skipper_render.render import RenderRequest, render
+from skipper_plugin.krm import run_function
+from skipper_render import render
 
 DEMO = FIXTURES / "valid" / "demo"
 ENVIRONMENTS_LINE = line_of(DEMO / "naftiko.fleet.yaml", "  environments:")
@@ -41,7 +41,7 @@ def test_generator_resource_list(workdir: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     out = yaml.safe_load(proc.stdout)
     assert (out["apiVersion"], out["kind"]) == ("config.kubernetes.io/v1", "ResourceList")
-    expected = render(RenderRequest(workdir / "fleet", "staging")).objects
+    expected = render(workdir / "fleet", "staging").objects
     assert _canonical(out["items"]) == _canonical(list(expected))
     assert {r["severity"] for r in out.get("results", [])} <= {"warning"}
 
@@ -113,7 +113,7 @@ def _kubectl_kustomize(workdir: Path, spec: str) -> subprocess.CompletedProcess[
 def test_real_kubectl_kustomize_runs_the_exec_plugin(workdir: Path) -> None:
     built = _kubectl_kustomize(workdir, "{path: ../fleet, env: prod, cluster: prod-eu}")
     assert built.returncode == 0, built.stderr
-    expected = render(RenderRequest(workdir / "fleet", "prod", cluster="prod-eu")).objects
+    expected = render(workdir / "fleet", "prod", cluster="prod-eu").objects
     assert _canonical(list(yaml.safe_load_all(built.stdout))) == _canonical(list(expected))
 
 
@@ -145,5 +145,5 @@ def test_real_kpt_runs_the_krm_function(workdir: Path) -> None:
         obj["metadata"].get("annotations", {}).pop("internal.config.kubernetes.io/path", None)
         if obj["metadata"].get("annotations") == {}:
             del obj["metadata"]["annotations"]
-    expected = render(RenderRequest(workdir / "fleet", "staging")).objects
+    expected = render(workdir / "fleet", "staging").objects
     assert _canonical(written) == _canonical(list(expected))

@@ -8,8 +8,8 @@ import sys
 import pytest
 from helpers import FIXTURES
 
+from skipper_render import render, validate
 from skipper_render.errors import ValidationError
-from skipper_render.render import RenderRequest, render, validate
 
 LEGACY = FIXTURES / "valid" / "naftiko-legacy"
 TEAMS = "capabilities/teams/microsoft-teams-sandbox.naftiko.yml"
@@ -24,15 +24,15 @@ def test_validate_reports_schema_findings_with_positions() -> None:
 
 
 def test_plain_render_skips_the_schema_lint() -> None:
-    result = render(RenderRequest(LEGACY, "dev"))
+    result = render(LEGACY, "dev")
     assert not [w for w in result.warnings if "schema:" in w.message]
-    code = "import skipper_render.cli, sys; print('jsonschema' in sys.modules)"
+    code = "import skipper_plugin.cli, sys; print('jsonschema' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout == "False\n"
 
 
 def test_strict_makes_schema_findings_errors() -> None:
     with pytest.raises(ValidationError) as err:
-        render(RenderRequest(LEGACY, "dev", strict=True))
+        render(LEGACY, "dev", strict=True)
     assert any("schema: Additional properties are not allowed" in d.message for d in err.value.diagnostics)
 
 

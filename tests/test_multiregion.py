@@ -7,14 +7,14 @@ from typing import Any
 import pytest
 from helpers import FIXTURES
 
+from skipper_render import render
 from skipper_render.errors import ValidationError
-from skipper_render.render import RenderRequest, render
 
 DEMO = FIXTURES / "valid" / "demo"
 
 
 def _hpas(cluster: str) -> dict[str, dict[str, Any]]:
-    objects = render(RenderRequest(DEMO, "prod", cluster=cluster)).objects
+    objects = render(DEMO, "prod", cluster=cluster).objects
     for obj in objects:  # capability and fleet-level objects alike say which cluster they were rendered for
         assert obj["metadata"]["labels"]["naftiko.io/cluster"] == cluster, (obj["kind"], obj["metadata"]["name"])
     return {o["metadata"]["name"]: o["spec"] for o in objects if o["kind"] == "HorizontalPodAutoscaler"}
@@ -31,9 +31,9 @@ def test_standby_clusters_run_a_warm_standby() -> None:
 
 def test_unknown_cluster_is_an_error() -> None:
     with pytest.raises(ValidationError, match=r"unknown cluster 'prod-ap' \(known: prod-eu, prod-us\)"):
-        render(RenderRequest(DEMO, "prod", cluster="prod-ap"))
+        render(DEMO, "prod", cluster="prod-ap")
 
 
 def test_without_cluster_no_cluster_label() -> None:
-    objects = render(RenderRequest(DEMO, "prod")).objects
+    objects = render(DEMO, "prod").objects
     assert all("naftiko.io/cluster" not in o["metadata"].get("labels", {}) for o in objects)

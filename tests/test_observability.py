@@ -10,8 +10,8 @@ import promql_parser
 import pytest
 from helpers import FIXTURES
 
+from skipper_render import render
 from skipper_render.generators.observability import ENGINE_METRICS, RATIO_WINDOWS, ratio_record
-from skipper_render.render import RenderRequest, render
 
 DEMO = FIXTURES / "valid" / "demo"
 # What Grafana substitutes before a query reaches Prometheus.
@@ -19,7 +19,7 @@ GRAFANA_VARIABLES = {"$__rate_interval": "1m", "$environment": "prod", "$capabil
 
 
 def _objects(env: str) -> list[dict[str, Any]]:
-    return list(render(RenderRequest(DEMO, env)).objects)
+    return list(render(DEMO, env).objects)
 
 
 def _metrics(expr: str) -> set[str]:

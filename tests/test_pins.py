@@ -10,9 +10,9 @@ import yaml
 from click.testing import CliRunner
 from helpers import FIXTURES
 
-from skipper_render.cli import main
+from skipper_plugin.cli import main
+from skipper_render import render
 from skipper_render.errors import ValidationError
-from skipper_render.render import RenderRequest, render
 
 DEMO = FIXTURES / "valid" / "demo"
 
@@ -23,7 +23,7 @@ def fleet(tmp_path: Path) -> Path:
 
 
 def _spec_text(fleet: Path, env: str, cap: str) -> str:
-    objects = render(RenderRequest(fleet, env)).objects
+    objects = render(fleet, env).objects
     text: str = next(o for o in objects if o["metadata"]["name"] == f"{cap}-spec")["data"]["capability.yaml"]
     return text
 
@@ -44,7 +44,7 @@ def test_promote_pins_and_prod_keeps_the_reviewed_spec(fleet: Path) -> None:
     assert "Shipyard v2" not in _spec_text(fleet, "prod", "shipyard")  # prod renders the pinned bundle
     imported = fleet / "capabilities" / "shipyard" / "shared" / "legacy-consumes.yaml"
     imported.unlink()  # even an import removed from the tree stays available to prod
-    assert render(RenderRequest(fleet, "prod")).objects
+    assert render(fleet, "prod").objects
 
 
 def test_promote_prints_the_rendered_diff(fleet: Path) -> None:
@@ -76,10 +76,10 @@ def test_a_tampered_store_entry_is_an_error(fleet: Path) -> None:
     stored = next(p for p in entry.rglob("*.naftiko.yml"))
     stored.write_text(stored.read_text() + "\n# edited after review\n")
     with pytest.raises(ValidationError, match="does not match its digest"):
-        render(RenderRequest(fleet, "prod"))
+        render(fleet, "prod")
     shutil.rmtree(entry)
     with pytest.raises(ValidationError, match=r"pinned bundle sha256:[0-9a-f]{64} is not in \.skipper/store"):
-        render(RenderRequest(fleet, "prod"))
+        render(fleet, "prod")
 
 
 def test_unknown_capability_or_environment(fleet: Path) -> None:

@@ -7,7 +7,7 @@ from typing import Any
 
 from helpers import MINIMAL_SPEC, env_yaml, fleet_yaml, write_tree
 
-from skipper_render.render import RenderRequest, render
+from skipper_render import render
 
 
 def _render(tmp_path: Path, capabilities: str, extra: str = "", env: str | None = None) -> dict[str, Any]:
@@ -18,7 +18,7 @@ def _render(tmp_path: Path, capabilities: str, extra: str = "", env: str | None 
         envs = "prod: environments/prod.yaml"
     files["naftiko.fleet.yaml"] = fleet_yaml(capabilities, extra, envs)
     write_tree(tmp_path, files)
-    result = render(RenderRequest(tmp_path, "prod" if env is not None else None))
+    result = render(tmp_path, "prod" if env is not None else None)
     return next(o for o in result.objects if o["kind"] == "Deployment")
 
 

@@ -9,11 +9,11 @@ from typing import Any
 import promql_parser
 from helpers import FIXTURES, validate_object
 
-from skipper_render.render import RenderRequest, render
+from skipper_render import render
 
 
 def _objects(case: str, env: str) -> list[dict[str, Any]]:
-    return list(render(RenderRequest(FIXTURES / "valid" / case, env)).objects)
+    return list(render(FIXTURES / "valid" / case, env).objects)
 
 
 def _get(objects: list[dict[str, Any]], kind: str, name: str) -> dict[str, Any]:
@@ -117,7 +117,7 @@ def test_consul_canary_revision_follows_the_pod_template(tmp_path: Path) -> None
     shutil.copytree(FIXTURES / "valid" / "routing-consul", fleet)
 
     def revision() -> str:
-        rollout = _get(list(render(RenderRequest(fleet, "prod")).objects), "Rollout", "ping")
+        rollout = _get(list(render(fleet, "prod").objects), "Rollout", "ping")
         value: str = rollout["spec"]["template"]["metadata"]["annotations"]["consul.hashicorp.com/service-meta-version"]
         return value
 

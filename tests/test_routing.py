@@ -13,15 +13,15 @@ import yaml
 from click.testing import CliRunner
 from helpers import FIXTURES, SCHEMAS, validate_object
 
-from skipper_render.cli import main
+from skipper_plugin.cli import main
+from skipper_render import render
 from skipper_render.errors import ValidationError
-from skipper_render.render import RenderRequest, render
 
 ISTIO = FIXTURES / "valid" / "routing-istio"
 
 
 def _objects(fleet: Path, env: str) -> list[dict[str, Any]]:
-    return list(render(RenderRequest(fleet, env)).objects)
+    return list(render(fleet, env).objects)
 
 
 def _get(objects: list[dict[str, Any]], kind: str, name: str) -> dict[str, Any]:
@@ -90,7 +90,7 @@ def test_mcp_namespace_used_twice_names_both(tmp_path: Path) -> None:
         manifest.read_text().replace("  environments:", "    oauth: {spec: oauth.yml}\n  environments:")
     )
     with pytest.raises(ValidationError) as err:
-        render(RenderRequest(fleet, "prod"))
+        render(fleet, "prod")
     messages = [d.message for d in err.value.diagnostics]
     assert any("MCP namespace 'shipyard-tools' of 'shipyard' is also used by 'oauth'" in m for m in messages), messages
 
@@ -105,10 +105,10 @@ def test_mcp_expose_on_localhost_is_an_error_and_stdio_is_skipped(tmp_path: Path
     )
     spec.write_text(text)
     with pytest.raises(ValidationError) as err:
-        render(RenderRequest(fleet, "prod"))
+        render(fleet, "prod")
     assert any("cannot reach an expose bound to localhost" in d.message for d in err.value.diagnostics)
     spec.write_text(text.replace("{type: mcp, port: 3009,", '{type: mcp, address: "0.0.0.0", port: 3009,'))
-    result = render(RenderRequest(fleet, "prod"))
+    result = render(fleet, "prod")
     assert any("stdio MCP expose cannot be routed" in w.message for w in result.warnings)
     assert (
         "ping-stdio"
@@ -136,7 +136,7 @@ def test_conflicting_rest_prefixes_are_errors(tmp_path: Path) -> None:
     manifest = fleet / "naftiko.fleet.yaml"
     manifest.write_text(manifest.read_text().replace('pathPrefix: "/{capability}"', 'pathPrefix: "/api"'))
     with pytest.raises(ValidationError) as err:
-        render(RenderRequest(fleet, "prod"))
+        render(fleet, "prod")
     assert any(
         "REST gateway prefix /api of 'shipyard' is also claimed by 'ping'" in d.message for d in err.value.diagnostics
     )

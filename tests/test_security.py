@@ -10,14 +10,14 @@ import pytest
 import yaml
 from helpers import FIXTURES, MINIMAL_SPEC, fleet_yaml, write_tree
 
+from skipper_render import render
 from skipper_render.errors import ValidationError
-from skipper_render.render import RenderRequest, render
 
 SECURE = FIXTURES / "valid" / "secure"
 
 
 def _objects() -> list[dict[str, Any]]:
-    return list(render(RenderRequest(SECURE, "prod")).objects)
+    return list(render(SECURE, "prod").objects)
 
 
 def _get(objects: list[dict[str, Any]], kind: str, name: str) -> dict[str, Any]:
@@ -90,7 +90,7 @@ def test_network_policy_admits_the_ingress_to_rest_exposes_the_rest_gateway_rout
     shutil.copytree(SECURE, fleet)
     manifest = fleet / "naftiko.fleet.yaml"
     manifest.write_text(manifest.read_text().replace("mcpGateway: {enabled: true}", "restGateway: {enabled: true}"))
-    objects = list(render(RenderRequest(fleet, "prod")).objects)
+    objects = list(render(fleet, "prod").objects)
     services = {o["metadata"]["name"]: o for o in objects if o["kind"] == "Service"}
     for policy in (o for o in objects if o["kind"] == "NetworkPolicy"):
         rest = {
@@ -107,4 +107,4 @@ def test_a_provider_needs_a_store(tmp_path: Path) -> None:
     spec = MINIMAL_SPEC.replace("capability:", "binds: [{namespace: env, keys: {TOKEN: api-token}}]\ncapability:")
     write_tree(tmp_path, {"naftiko.fleet.yaml": fleet_yaml(extra=extra), "hello.ikanos.yml": spec})
     with pytest.raises(ValidationError, match=r"secrets provider 'vault' needs security\.secrets\.store"):
-        render(RenderRequest(tmp_path, None))
+        render(tmp_path, None)

@@ -17,10 +17,10 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from helpers import FIXTURES
 
-from skipper_render import warden
-from skipper_render.cli import main
+from skipper_plugin.cli import main
+from skipper_render import render
 from skipper_render.errors import ValidationError
-from skipper_render.render import RenderRequest, render
+from skipper_render.workflows import warden
 
 SECURE = FIXTURES / "valid" / "secure"
 
@@ -109,7 +109,7 @@ def test_cli_builds_one_bundle_per_capability(tmp_path: Path) -> None:
 
 
 def test_rendered_sidecar_verifies_with_the_public_key_only() -> None:
-    objects = render(RenderRequest(SECURE, "prod")).objects
+    objects = render(SECURE, "prod").objects
     config = yaml.safe_load(
         next(o for o in objects if o["metadata"]["name"] == "shipyard-warden")["data"]["config.yaml"]
     )
@@ -132,4 +132,4 @@ def test_a_private_key_in_the_fleet_is_refused(tmp_path: Path) -> None:
     private, _ = _keypair(tmp_path)
     (fleet / "keys" / "warden.pub").write_bytes(private.read_bytes())
     with pytest.raises(ValidationError, match="must be a PEM public key"):
-        render(RenderRequest(fleet, "prod"))
+        render(fleet, "prod")

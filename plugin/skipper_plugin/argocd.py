@@ -14,8 +14,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from skipper_plugin import drift
 from skipper_render.errors import Location, ValidationError
-from skipper_render.plugins import drift
 from skipper_render.render import MANIFEST, RenderRequest
 from skipper_render.resolve import ResolvedFleet
 

@@ -61,7 +61,7 @@ def recording_rules(ctx: Context) -> list[Obj]:
         {
             "apiVersion": MONITORING,
             "kind": "PrometheusRule",
-            "metadata": fleet_meta(ctx, f"{ctx.fleet.name}-slo-recording", "slo"),
+            "metadata": names.fleet_meta(ctx.fleet, f"{ctx.fleet.name}-slo-recording", "slo"),
             "spec": {"groups": [{"name": f"{ctx.fleet.name}.slo.recording", "rules": unique}]},
         }
     ]
@@ -156,7 +156,7 @@ def scrape_config(ctx: Context) -> list[Obj]:
         {
             "apiVersion": "v1",
             "kind": "ConfigMap",
-            "metadata": fleet_meta(ctx, f"{ctx.fleet.name}-prometheus-scrape", "prometheus"),
+            "metadata": names.fleet_meta(ctx.fleet, f"{ctx.fleet.name}-prometheus-scrape", "prometheus"),
             "data": {"scrape-configs.yaml": to_yaml_document({"scrape_configs": [job]})},
         }
     ]
@@ -166,15 +166,5 @@ def _meta(source: str, target: str) -> dict[str, Any]:
     return {"sourceLabels": [f"__meta_kubernetes_{source}"], "targetLabel": target}
 
 
-def fleet_meta(ctx: Context, name: str, component: str, labels: dict[str, str] | None = None) -> dict[str, Any]:
-    return {
-        "name": name,
-        "namespace": ctx.fleet.namespace,
-        "labels": {**names.fleet_labels(ctx.fleet, component), **(labels or {})},
-    }
-
-
 def fleet_objects(ctx: Context) -> list[Obj]:
-    from skipper_render.generators.dashboard import dashboard
-
-    return [*recording_rules(ctx), *scrape_config(ctx), *dashboard(ctx)]
+    return [*recording_rules(ctx), *scrape_config(ctx)]

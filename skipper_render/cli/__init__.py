@@ -13,10 +13,10 @@ from typing import NoReturn
 os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
 
 from skipper_render import fastexit
-from skipper_render.cli import core, delivery, operations
+from skipper_render.cli import core, gateway, operations
 from skipper_render.cli.base import main
 
-__all__ = ["core", "delivery", "main", "operations", "run"]
+__all__ = ["core", "gateway", "main", "operations", "run"]
 
 
 def run() -> NoReturn:

@@ -19,7 +19,7 @@ from skipper_render.cli.base import (
     warn,
 )
 from skipper_render.errors import SkipperError
-from skipper_render.render import RenderRequest, render, validate
+from skipper_render.render import RenderRequest, render_request, validate
 
 
 @main.command("render")
@@ -82,7 +82,7 @@ def _write_or_check(objects: tuple[dict[str, object], ...], output_dir: Path | N
     from skipper_render import output  # file I/O helpers load only when asked for
 
     if check_dir is not None:
-        from skipper_render import review
+        from skipper_render.workflows import review
 
         changes = review.compare(review.from_dir(check_dir), review.keyed(objects), str(check_dir), "rendered")
         stale = review.unified(changes)
@@ -143,14 +143,14 @@ def diff_cmd(
     exit_code: bool,
 ) -> None:
     """Rendered diff for review and PR comments: environments, git refs or rendered directories."""
-    from skipper_render import review
+    from skipper_render.workflows import review
 
     if (against is None) == (env_b is None):
         raise click.UsageError("give exactly one of --against GIT_REF|DIR and --env-b ENV")
     kind = target_of(target)
 
     def rendered(fleet: Path, environment: str | None) -> tuple[dict[str, object], ...]:
-        return render(RenderRequest(fleet, environment, cluster=cluster, target=kind)).objects
+        return render_request(RenderRequest(fleet, environment, cluster=cluster, target=kind)).objects
 
     try:
         if env_b is not None:

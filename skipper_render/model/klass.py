@@ -1,14 +1,12 @@
 """CapabilityClass: resources, HPA bounds and Resilience4j defaults (Skipper's `naftiko.io/v1alpha3`).
 
 The built-in `dev`, `standard` and `premium` classes ship as package data, byte-for-byte Skipper's
-defaults; `spec.classes` in a fleet adds classes or replaces a built-in one whole.
+defaults (read by `load`, validated by `resolve.builtin_classes`); `spec.classes` in a fleet adds
+classes or replaces a built-in one whole. Models read no files.
 """
-
-from functools import cache
 
 from pydantic import Field
 
-from skipper_render.load import package_documents
 from skipper_render.model.common import Duration, Quantity, Strict
 
 BUILTIN_CLASSES = ("dev", "premium", "standard")
@@ -67,9 +65,3 @@ class ClassSpec(Strict):
     resources: Resources
     hpa: Hpa | None = None
     resilience: Resilience | None = None
-
-
-@cache
-def builtin_classes() -> dict[str, ClassSpec]:
-    """The shipped defaults, validated once per process (the files are read by `load`)."""
-    return {name: ClassSpec.model_validate(doc.data["spec"]) for name, doc in package_documents("classes").items()}

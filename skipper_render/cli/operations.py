@@ -25,7 +25,7 @@ from skipper_render.render import RenderRequest
 @click.option("-C", "--path", "path", type=click.Path(path_type=Path), default=".", show_default=True)
 def promote_cmd(capability: str, source: str, target: str, path: Path) -> None:
     """Pin CAPABILITY in --to at --from's engine version and bundle; print the rendered diff."""
-    from skipper_render import promote
+    from skipper_render.workflows import promote
 
     try:
         change = promote.promote(path, capability, source, target)
@@ -40,7 +40,7 @@ def promote_cmd(capability: str, source: str, target: str, path: Path) -> None:
 @click.option("--env", "env", required=True, help="Environment to pin.")
 def lock_cmd(path: Path, env: str) -> None:
     """Pin every capability of --env at what it renders now; print the rendered diff."""
-    from skipper_render import promote
+    from skipper_render.workflows import promote
 
     try:
         change = promote.lock(path, env)
@@ -62,7 +62,7 @@ def warden_group() -> None:
 @click.option("--output-dir", type=click.Path(path_type=Path), required=True, help="Bundles go to DIR/<resource>.")
 def warden_bundle(path: Path, env: str | None, signing_key: Path, output_dir: Path) -> None:
     """Build one signed, reproducible bundle per capability from policies/ (a CI step)."""
-    from skipper_render import warden
+    from skipper_render.workflows import warden
 
     result = render_or_fail(RenderRequest(path, env))
     settings = result.fleet.spec.security.warden
@@ -92,7 +92,7 @@ def warden_bundle(path: Path, env: str | None, signing_key: Path, output_dir: Pa
 @click.option("--scope", default=None)
 def warden_verify(bundle: Path, public_key: Path, scope: str | None) -> None:
     """Check a bundle as OPA does: one JWT, valid signature, scope, every file listed and unchanged."""
-    from skipper_render import warden
+    from skipper_render.workflows import warden
 
     problems = warden.verify(bundle.read_bytes(), public_key.read_bytes(), scope)
     for problem in problems:
@@ -110,7 +110,7 @@ def warden_verify(bundle: Path, public_key: Path, scope: str | None) -> None:
 @KUBECTL_OPT
 def apply_cmd(path: Path, env: str | None, cluster: str | None, dry_run: bool, kubectl: str) -> None:
     """Render, then `kubectl apply --server-side` the objects (the only way skipper writes to a cluster)."""
-    from skipper_render import cluster as kube
+    from skipper_render.workflows import cluster as kube
 
     result = render_or_fail(RenderRequest(path, env, cluster=cluster))
     try:
@@ -126,7 +126,7 @@ def apply_cmd(path: Path, env: str | None, cluster: str | None, dry_run: bool, k
 @KUBECTL_OPT
 def status_cmd(path: Path, env: str | None, cluster: str | None, kubectl: str) -> None:
     """The fleet's workloads in the cluster, through `kubectl get`."""
-    from skipper_render import cluster as kube
+    from skipper_render.workflows import cluster as kube
 
     result = render_or_fail(RenderRequest(path, env, cluster=cluster))
     try:
@@ -144,7 +144,7 @@ def status_cmd(path: Path, env: str | None, cluster: str | None, kubectl: str) -
 @KUBECTL_OPT
 def logs_cmd(capability: str, path: Path, env: str | None, cluster: str | None, follow: bool, kubectl: str) -> None:
     """The engine logs of CAPABILITY's pods, through `kubectl logs`."""
-    from skipper_render import cluster as kube
+    from skipper_render.workflows import cluster as kube
 
     result = render_or_fail(RenderRequest(path, env, cluster=cluster))
     try:

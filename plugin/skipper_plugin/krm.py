@@ -21,10 +21,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn
 
-from skipper_render import fastexit
+from skipper_render import RenderRequest, fastexit, render_request
 from skipper_render.errors import Diagnostic, Location, SkipperError, ValidationError
 from skipper_render.load import Limits, parse_yaml
-from skipper_render.render import RenderRequest, render
 from skipper_render.serialize import to_yaml, to_yaml_document
 
 CONFIG_API = "fleet.naftiko.io/v1alpha1"
@@ -83,7 +82,7 @@ def run_function(stdin: str, cwd: Path) -> tuple[str, int]:
             raise ValidationError.at(Location("<stdin>"), "input is not a ResourceList")
         items = list(doc.data.get("items") or [])
         config = parse_config(doc.data.get("functionConfig"), "functionConfig")
-        result = render(config.request(cwd))
+        result = render_request(config.request(cwd))
     except SkipperError as exc:
         resource_list |= {"items": items, "results": [_result(d) for d in exc.diagnostics]}
         return to_yaml_document(resource_list), 1
@@ -95,7 +94,7 @@ def run_function(stdin: str, cwd: Path) -> tuple[str, int]:
 
 def run_exec_plugin(config_file: Path, cwd: Path) -> str:
     doc = parse_yaml(config_file.read_bytes(), config_file.name)
-    return to_yaml(render(parse_config(doc.data, config_file.name).request(cwd)).objects)
+    return to_yaml(render_request(parse_config(doc.data, config_file.name).request(cwd)).objects)
 
 
 def main() -> None:

@@ -11,8 +11,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from skipper_render import names
 from skipper_render.generators.base import Context, Obj
-from skipper_render.generators.observability import fleet_meta
 
 DATASOURCE = {"type": "prometheus", "uid": "${datasource}"}
 RATE = "[$__rate_interval]"
@@ -169,7 +169,9 @@ def dashboard(ctx: Context) -> list[Obj]:
         {
             "apiVersion": "v1",
             "kind": "ConfigMap",
-            "metadata": fleet_meta(ctx, f"{ctx.fleet.name}-dashboard", "dashboard", {"grafana_dashboard": "1"}),
+            "metadata": names.fleet_meta(
+                ctx.fleet, f"{ctx.fleet.name}-dashboard", "dashboard", {"grafana_dashboard": "1"}
+            ),
             "data": {f"{ctx.fleet.name}.json": json.dumps(document, indent=2, sort_keys=True) + "\n"},
         }
     ]

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from skipper_render.plugins import drift
+from skipper_plugin import drift
 from skipper_render.resolve import ResolvedFleet
 
 SOURCE_API = "source.toolkit.fluxcd.io/v1"

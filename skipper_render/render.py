@@ -11,14 +11,15 @@ depends on is in its `RenderRequest`.
 
 from __future__ import annotations
 
+import os
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, Literal, NamedTuple
 
 import pydantic
 
-from skipper_render import resources
+from skipper_render import resources, serialize
 from skipper_render.errors import Collector, Diagnostic, LoadError, Location, SkipperError, ValidationError
 from skipper_render.generators import FAMILIES, Context, Obj
 from skipper_render.load import Document, FleetDir, Limits
@@ -46,10 +47,26 @@ class RenderRequest(NamedTuple):
 
 
 class RenderResult(NamedTuple):
+    """What a render produced: the objects in their final order, the warnings, the resolved fleet."""
+
     objects: tuple[Obj, ...]
     warnings: tuple[Diagnostic, ...]
     fleet: ResolvedFleet
     fleet_level: int = 0  # how many of the objects are fleet-level (the Argo CD "fleet" part)
+
+    def to_yaml(self) -> str:
+        """The multi-document YAML stream `skipper render` prints, byte for byte."""
+        return serialize.to_yaml(self.objects)
+
+    def to_json(self) -> str:
+        """A `v1` List, as `skipper render -o json` prints it."""
+        return serialize.to_json(self.objects)
+
+    def write(self, directory: str | os.PathLike[str]) -> int:
+        """Write one file per object into `directory` (see `skipper render --output-dir`); returns the count."""
+        from skipper_render import output
+
+        return output.write_dir(self.objects, Path(directory))
 
 
 def locate(path: Path) -> tuple[FleetDir, str]:
@@ -179,7 +196,39 @@ def check_kube_version(version: str | None) -> None:
         )
 
 
-def render(request: RenderRequest) -> RenderResult:
+def render(
+    path: str | os.PathLike[str],
+    env: str | None = None,
+    *,
+    cluster: str | None = None,
+    capability: str | None = None,
+    target: Target = "kubernetes",
+    part: Part = "all",
+    strict: bool = False,
+    api_versions: Iterable[str] | None = None,
+    kube_version: str | None = None,
+) -> RenderResult:
+    """Render the fleet at `path` (its directory or manifest) for one environment.
+
+    Raises `SkipperError` (with every problem found in `.diagnostics`) when the fleet does not render.
+    """
+    return render_request(
+        RenderRequest(
+            Path(path),
+            env,
+            cluster=cluster,
+            capability=capability,
+            part=part,
+            target=target,
+            strict=strict,
+            api_versions=None if api_versions is None else frozenset(api_versions),
+            kube_version=kube_version,
+        )
+    )
+
+
+def render_request(request: RenderRequest) -> RenderResult:
+    """The pipeline: one request in, one result out."""
     check_kube_version(request.kube_version)
     fleet_dir, doc, header, env_doc, env = load_inputs(request)
     spec, smap, names = effective_spec(doc, env_doc, request.capability)
@@ -243,14 +292,19 @@ def environments(path: Path, limits: Limits | None = None) -> Mapping[str, str]:
     return {str(k): str(v) for k, v in envs.items()} if isinstance(envs, dict) else {}
 
 
-def validate(path: Path, env: str | None, strict: bool, limits: Limits | None = None) -> list[Diagnostic]:
+def validate(
+    path: str | os.PathLike[str], env: str | None = None, strict: bool = False, limits: Limits | None = None
+) -> list[Diagnostic]:
     """Every check of `render` for one or every environment; returns warnings, raises errors."""
+    path = Path(path)
     names: list[str | None] = [env] if env else [*sorted(environments(path, limits))] or [None]
     warnings: list[Diagnostic] = []
     errors: list[Diagnostic] = []
     for name in names:
         try:
-            result = render(RenderRequest(path, name, strict=strict, schema_lint=True, limits=limits or Limits()))
+            result = render_request(
+                RenderRequest(path, name, strict=strict, schema_lint=True, limits=limits or Limits())
+            )
             warnings.extend(result.warnings)
         except SkipperError as exc:
             errors.extend(exc.diagnostics)

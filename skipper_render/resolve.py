@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cache, cached_property
 from typing import Any, Literal, NamedTuple
 from urllib.parse import urlparse
 
 from skipper_render import store
 from skipper_render.errors import Collector, Location, SkipperError
-from skipper_render.load import FleetDir
+from skipper_render.load import FleetDir, package_documents
 from skipper_render.model.fleet import (
     BindSource,
     CapabilityEntry,
@@ -27,7 +27,7 @@ from skipper_render.model.fleet import (
     Rollout,
 )
 from skipper_render.model.ikanos import CapabilitySpec
-from skipper_render.model.klass import ClassSpec, Hpa, Resources, builtin_classes
+from skipper_render.model.klass import ClassSpec, Hpa, Resources
 from skipper_render.overlay import SourceMap, merge_patch
 from skipper_render.spec import SpecReader
 
@@ -103,6 +103,12 @@ class ResolvedFleet:
             for caller in self.callers.get(callee.name, ()):
                 out[caller].append(callee)
         return {name: tuple(found) for name, found in out.items()}
+
+
+@cache
+def builtin_classes() -> dict[str, ClassSpec]:
+    """The shipped defaults (package data read by `load`), validated once per process."""
+    return {name: ClassSpec.model_validate(doc.data["spec"]) for name, doc in package_documents("classes").items()}
 
 
 def effective_classes(spec: FleetSpec) -> dict[str, ClassSpec]:

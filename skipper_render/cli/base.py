@@ -14,7 +14,7 @@ from typing import NoReturn
 import click
 
 from skipper_render.errors import Diagnostic, SkipperError
-from skipper_render.render import RenderRequest, RenderResult, render
+from skipper_render.render import RenderRequest, RenderResult, render_request
 from skipper_render.resolve import Target
 
 PATH_ARG = click.argument("path", type=click.Path(path_type=Path), default=".")
@@ -40,7 +40,7 @@ def target_of(name: str) -> Target:
 def render_or_fail(request: RenderRequest) -> RenderResult:
     """Render, or report every error on stderr and exit 1 with nothing on stdout."""
     try:
-        return render(request)
+        return render_request(request)
     except SkipperError as exc:
         fail(exc)
 

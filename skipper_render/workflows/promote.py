@@ -16,9 +16,10 @@ from pathlib import Path
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap
 
-from skipper_render import review, store
+from skipper_render import store
 from skipper_render.errors import Location, SkipperError, ValidationError
-from skipper_render.render import RenderRequest, environments, locate, render
+from skipper_render.render import RenderRequest, environments, locate, render_request
+from skipper_render.workflows import review
 
 
 @dataclass(frozen=True)
@@ -41,7 +42,7 @@ def _overlay_path(fleet: Path, env: str) -> Path:
 
 def current_pins(fleet: Path, env: str, capabilities: list[str] | None = None) -> dict[str, tuple[str, str]]:
     """What `env` renders now for each capability, with every bundle written to the store."""
-    result = render(RenderRequest(fleet, env))
+    result = render_request(RenderRequest(fleet, env))
     fleet_dir, _ = locate(fleet)
     out = {}
     for cap in result.fleet.capabilities:
@@ -87,10 +88,10 @@ def _with_pins(text: str, pins: dict[str, tuple[str, str]]) -> str:
 def apply(fleet: Path, env: str, pins: dict[str, tuple[str, str]]) -> PinChange:
     overlay = _overlay_path(fleet, env)
     before_text = overlay.read_text(encoding="utf-8")
-    before = render(RenderRequest(fleet, env))
+    before = render_request(RenderRequest(fleet, env))
     overlay.write_text(_with_pins(before_text, pins), encoding="utf-8")
     try:
-        after = render(RenderRequest(fleet, env))
+        after = render_request(RenderRequest(fleet, env))
     except SkipperError:
         overlay.write_text(before_text, encoding="utf-8")  # leave the repository as it was
         raise

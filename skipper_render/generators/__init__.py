@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from skipper_render.generators import (
     config,
+    dashboard,
     ingress,
     mcp_gateway,
     mesh,
@@ -33,6 +34,7 @@ FAMILIES: tuple[Family, ...] = (
     Family("mesh", KUBERNETES, per_capability=mesh.generate),
     Family("monitoring", KUBERNETES, per_capability=monitoring.generate),
     Family("observability", KUBERNETES, per_capability=observability.alert_rules, fleet=observability.fleet_objects),
+    Family("dashboard", KUBERNETES, fleet=dashboard.dashboard),
     Family("mcp-gateway", BOTH, fleet=mcp_gateway.generate),
     Family("rest-gateway", BOTH, fleet=rest_gateway.generate),
     Family("operator", OPERATOR, per_capability=operator.capability, fleet=operator.classes),

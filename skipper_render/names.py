@@ -101,6 +101,11 @@ def fleet_labels(fleet: ResolvedFleet, component: str) -> dict[str, str]:
     }
 
 
+def fleet_meta(fleet: ResolvedFleet, name: str, component: str, labels: dict[str, str] | None = None) -> dict[str, Any]:
+    """Metadata of a fleet-level object in the fleet's namespace."""
+    return {"name": name, "namespace": fleet.namespace, "labels": {**fleet_labels(fleet, component), **(labels or {})}}
+
+
 def metadata(
     name: str, cap: ResolvedCapability, fleet: ResolvedFleet, annotations: dict[str, str] | None = None
 ) -> dict[str, Any]:

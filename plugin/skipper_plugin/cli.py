@@ -1,27 +1,23 @@
-"""argocd, flux and gateway: the GitOps delivery commands."""
+"""The `skipper` executable: the engine's commands plus the delivery commands of this layer
+(`skipper argocd generate|appset`, `skipper flux`), all built on `skipper_render`'s public API."""
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from pathlib import Path
+from typing import NoReturn
+
+# Set before pydantic is first imported (see skipper_render.cli).
+os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
 
 import click
 
-from skipper_render import serialize
-from skipper_render.cli.base import (
-    PATH_ARG,
-    cluster_names,
-    fail,
-    main,
-    render_or_fail,
-    target_of,
-    warn,
-)
-from skipper_render.errors import Collector, SkipperError
-from skipper_render.render import RenderRequest
-from skipper_render.resources import prune
+from skipper_render import RenderRequest, SkipperError, fastexit
+from skipper_render.cli import main
+from skipper_render.cli.base import PATH_ARG, cluster_names, fail, render_or_fail, target_of, warn
+
+__all__ = ["main", "run"]
 
 
 @main.group("argocd")
@@ -32,7 +28,7 @@ def argocd_group() -> None:
 @argocd_group.command("generate")
 def argocd_generate() -> None:
     """The CMP `generate` command: settings from ARGOCD_ENV_SKIPPER_* / PARAM_*, cwd = the app path."""
-    from skipper_render.plugins import argocd
+    from skipper_plugin import argocd
 
     try:
         request = argocd.request_from_environ(os.environ, Path.cwd())
@@ -40,7 +36,7 @@ def argocd_generate() -> None:
         fail(exc)
     result = render_or_fail(request)
     warn(result.warnings)
-    sys.stdout.write(serialize.to_yaml(result.objects))
+    sys.stdout.write(result.to_yaml())
 
 
 @argocd_group.command("appset")
@@ -52,12 +48,14 @@ def argocd_generate() -> None:
 @click.option("--target", type=click.Choice(["kubernetes", "operator"]), default="kubernetes", show_default=True)
 def argocd_appset(path: Path, env: str | None, repo: str, revision: str, app_path: str, target: str) -> None:
     """An ApplicationSet: one Application per capability (and cluster) plus the fleet-level part."""
-    from skipper_render.plugins import argocd
+    from skipper_plugin import argocd
+    from skipper_render.resources import prune
+    from skipper_render.serialize import to_yaml
 
     result = render_or_fail(RenderRequest(path, env, target=target_of(target)))
     clusters = cluster_names(result)
     appset = argocd.applicationset(result.fleet, clusters, repo, revision, app_path, target, result.fleet_level > 0)
-    sys.stdout.write(serialize.to_yaml([prune(appset)]))
+    sys.stdout.write(to_yaml([prune(appset)]))
 
 
 @main.command("flux")
@@ -70,37 +68,17 @@ def argocd_appset(path: Path, env: str | None, repo: str, revision: str, app_pat
 @click.option("--target", type=click.Choice(["kubernetes", "operator"]), default="kubernetes", show_default=True)
 def flux_cmd(path: Path, env: str | None, kind: str, url: str, ref: str, root: str, target: str) -> None:
     """The Flux source and Kustomizations (prune, wait, dependsOn the fleet part) for one environment."""
-    from skipper_render.plugins import flux
+    from skipper_plugin import flux
+    from skipper_render.resources import prune
+    from skipper_render.serialize import to_yaml
 
     result = render_or_fail(RenderRequest(path, env, target=target_of(target)))
     clusters = cluster_names(result)
     objects = [flux.source(result.fleet, kind, url, ref)]
     objects += flux.kustomizations(result.fleet, kind, clusters, root, result.fleet_level > 0, result.objects)
-    sys.stdout.write(serialize.to_yaml([prune(o) for o in objects]))
+    sys.stdout.write(to_yaml([prune(o) for o in objects]))
 
 
-@main.group("gateway")
-def gateway_group() -> None:
-    """The fleet's MCP gateway."""
-
-
-@gateway_group.command("tools")
-@PATH_ARG
-@click.option("--env", "env", help="Environment (required when the fleet declares environments).")
-@click.option("--cluster", help="Cluster of a multi-cluster environment.")
-@click.option("-o", "--output", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
-def gateway_tools(path: Path, env: str | None, cluster: str | None, fmt: str) -> None:
-    """The MCP gateway's routing table: exposed tool -> capability, namespace, port."""
-    from skipper_render.generators import Context
-    from skipper_render.generators.mcp_gateway import routing_table
-
-    result = render_or_fail(RenderRequest(path, env, cluster=cluster))
-    rows = routing_table(Context(result.fleet, "kubernetes", Collector()))
-    if fmt == "json":
-        sys.stdout.write(json.dumps(rows, indent=2) + "\n")
-        return
-    header = ("TOOL", "CAPABILITY", "NAMESPACE", "PORT")
-    table = [header, *((r["tool"], r["capability"], r["namespace"], str(r["port"])) for r in rows)]
-    widths = [max(len(row[i]) for row in table) for i in range(len(header))]
-    for row in table:
-        sys.stdout.write("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() + "\n")
+def run() -> NoReturn:
+    """The `skipper` executable: every command, then a fast exit (see `skipper_render.fastexit`)."""
+    fastexit.run(main)

@@ -1,0 +1,3 @@
+from skipper_plugin.cli import run
+
+run()

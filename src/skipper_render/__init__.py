@@ -1,1 +1,0 @@
-"""skipper-render: the GitOps render engine for Naftiko capability fleets."""

@@ -1,1 +1,0 @@
-"""Integrations: Argo CD plugin, KRM function / kustomize exec plugin, Flux objects."""
