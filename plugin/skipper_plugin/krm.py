@@ -26,6 +26,22 @@ from skipper_render.errors import Diagnostic, Location, SkipperError, Validation
 from skipper_render.load import Limits, parse_yaml
 from skipper_render.serialize import to_yaml, to_yaml_document
 
+USAGE = "usage: skipper-krm [RENDER_CONFIG_FILE]\n"
+HELP = (
+    USAGE
+    + """
+Render a Naftiko fleet for kustomize, kpt or Argo CD's kustomize.
+
+  no argument         a KRM function: reads a config.kubernetes.io/v1 ResourceList on stdin whose
+                      functionConfig is a fleet.naftiko.io/v1alpha1 RenderConfig, writes the list
+                      back with the rendered items (findings in `results`, errors also on stderr)
+  RENDER_CONFIG_FILE  a kustomize exec plugin (kubectl kustomize --enable-alpha-plugins): renders
+                      the RenderConfig in that file, manifests on stdout
+
+RenderConfig spec: path (relative to the kustomization), env, cluster, target, capability.
+Exit codes: 0 ok, 1 render error, 2 usage error.
+"""
+)
 CONFIG_API = "fleet.naftiko.io/v1alpha1"
 RESOURCE_LIST_API = "config.kubernetes.io/v1"
 _LIST_LIMITS = Limits(max_file_bytes=256 * 1024 * 1024, max_depth=128, max_alias_nodes=100_000)
@@ -101,8 +117,11 @@ def main() -> None:
     """Console script `skipper-krm [CONFIG_FILE]`."""
     os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
     args = sys.argv[1:]
-    if len(args) > 1 or (args and args[0] in ("-h", "--help")):
-        sys.stderr.write("usage: skipper-krm [RENDER_CONFIG_FILE]  (no argument: KRM function on stdin)\n")
+    if args and args[0] in ("-h", "--help"):
+        sys.stdout.write(HELP)
+        return
+    if len(args) > 1 or (args and args[0].startswith("-")):
+        sys.stderr.write(USAGE + "Try 'skipper-krm --help'.\n")
         sys.exit(2)
     cwd = Path.cwd()
     if args:

@@ -36,8 +36,15 @@ from skipper_render.render import RenderRequest, render_request, validate
 )
 @click.option("--target", type=click.Choice(["kubernetes", "operator"]), default="kubernetes", show_default=True)
 @click.option("-o", "--output", "fmt", type=click.Choice(["yaml", "json"]), default="yaml", show_default=True)
-@click.option("--output-dir", type=click.Path(path_type=Path), help="Write one file per object into DIR (atomically).")
-@click.option("--check", "check_dir", type=click.Path(path_type=Path), help="Fail with the diff when DIR is stale.")
+@click.option(
+    "--output-dir",
+    metavar="DIR",
+    type=click.Path(path_type=Path),
+    help="Write one file per object into DIR (atomically).",
+)
+@click.option(
+    "--check", "check_dir", metavar="DIR", type=click.Path(path_type=Path), help="Fail with the diff when DIR is stale."
+)
 @click.option("--strict", is_flag=True, help="Spec-schema warnings become errors.")
 @click.option("--kube-version", help="Target cluster version (as Argo CD's KUBE_VERSION).")
 @click.option("--api-versions", help="Served APIs, comma-separated (as Argo CD's KUBE_API_VERSIONS).")

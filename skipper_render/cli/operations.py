@@ -22,7 +22,16 @@ from skipper_render.render import RenderRequest
 @click.argument("capability")
 @click.option("--from", "source", required=True, help="Environment whose effective version is promoted.")
 @click.option("--to", "target", required=True, help="Environment whose overlay gets the pin.")
-@click.option("-C", "--path", "path", type=click.Path(path_type=Path), default=".", show_default=True)
+@click.option(
+    "-C",
+    "--path",
+    "path",
+    metavar="PATH",
+    type=click.Path(path_type=Path),
+    default=".",
+    show_default=True,
+    help="The fleet directory or manifest.",
+)
 def promote_cmd(capability: str, source: str, target: str, path: Path) -> None:
     """Pin CAPABILITY in --to at --from's engine version and bundle; print the rendered diff."""
     from skipper_render.workflows import promote
@@ -137,7 +146,16 @@ def status_cmd(path: Path, env: str | None, cluster: str | None, kubectl: str) -
 
 @main.command("logs")
 @click.argument("capability")
-@click.option("-C", "--path", "path", type=click.Path(path_type=Path), default=".", show_default=True)
+@click.option(
+    "-C",
+    "--path",
+    "path",
+    metavar="PATH",
+    type=click.Path(path_type=Path),
+    default=".",
+    show_default=True,
+    help="The fleet directory or manifest.",
+)
 @click.option("--env", "env", help="Environment (required when the fleet declares environments).")
 @click.option("--cluster", help="Cluster of the environment; also the kubectl context.")
 @click.option("-f", "--follow", is_flag=True)
