@@ -8,7 +8,7 @@ the render result; they never abort a render unless the request is strict.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Literal, NamedTuple
+from typing import Literal, NamedTuple, Protocol
 
 Severity = Literal["error", "warning"]
 PathPart = str | int
@@ -41,6 +41,37 @@ class Location(NamedTuple):
         return where
 
 
+class Locator(Protocol):
+    """Anything that can place a data path in a file: a parsed document, an overlay's source map."""
+
+    def loc(self, path: Path) -> Location: ...
+
+
+class Lazy(NamedTuple):
+    """A location not looked up yet: positions cost a second parse, so only messages pay for them."""
+
+    source: Locator
+    path: Path
+
+    def resolve(self) -> Location:
+        return self.source.loc(self.path)
+
+    def __str__(self) -> str:
+        return str(self.resolve())
+
+
+Where = Location | Lazy
+
+
+def resolve_where(where: Where) -> Location:
+    return where.resolve() if isinstance(where, Lazy) else where
+
+
+def shorten(text: str, limit: int = 80) -> str:
+    """A value quoted in a message: long values are cut (messages stay readable, and short)."""
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 class Diagnostic(NamedTuple):
     location: Location
     message: str
@@ -64,8 +95,8 @@ class SkipperError(Exception):
         return "\n".join(str(d) for d in self.diagnostics)
 
     @classmethod
-    def at(cls, location: Location, message: str) -> SkipperError:
-        return cls([Diagnostic(location, message)])
+    def at(cls, where: Where, message: str) -> SkipperError:
+        return cls([Diagnostic(resolve_where(where), message)])
 
 
 class LoadError(SkipperError):
@@ -82,11 +113,11 @@ class Collector:
     def __init__(self) -> None:
         self.items: list[Diagnostic] = []
 
-    def error(self, location: Location, message: str) -> None:
-        self.items.append(Diagnostic(location, message, "error"))
+    def error(self, where: Where, message: str) -> None:
+        self.items.append(Diagnostic(resolve_where(where), message, "error"))
 
-    def warn(self, location: Location, message: str) -> None:
-        self.items.append(Diagnostic(location, message, "warning"))
+    def warn(self, where: Where, message: str) -> None:
+        self.items.append(Diagnostic(resolve_where(where), message, "warning"))
 
     def extend(self, diagnostics: Iterable[Diagnostic]) -> None:
         self.items.extend(diagnostics)

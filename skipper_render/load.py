@@ -1,16 +1,25 @@
-"""The only stage that reads files: YAML -> plain data + source positions.
+"""The only stage that reads files: YAML -> plain data, with source positions on demand.
 
-Safety rules live here: every path is confined to the fleet directory (no absolute paths, no `..`
-escape, no symlink leaving the tree); files are size-limited; YAML is parsed with libyaml's safe
-composer and turned into plain data by our own constructor, which refuses duplicate keys, unknown
-tags, nesting deeper than `Limits.max_depth` and alias expansion beyond `Limits.max_alias_nodes`
-(a "billion laughs" document stops after a few milliseconds). Loading does not validate content.
+Safety rules live here. Every path is confined to the fleet directory (no absolute paths, no `..`
+escape, no symlink leaving the tree, no NUL byte); only regular files are read (a FIFO or a device
+is refused before it is opened for reading), and at most `Limits.max_file_bytes` of them.
+YAML is parsed by libyaml's event parser and turned into plain data by our own builder, which
+counts while it reads, so hostile input stops early and never builds a node graph first:
+duplicate keys, explicit tags, nesting deeper than `max_depth`, more than `max_nodes` nodes or
+`max_bytes` of text (aliases included: a "billion laughs" or a 1 MB string aliased 1,000 times
+stop after a few milliseconds) are errors with their position. Loading does not validate content.
+
+Positions (line and column of every mapping key and list item) cost as much as the data itself,
+so a `Document` computes them only when a message needs one: it parses its text again.
 """
 
 from __future__ import annotations
 
+import copy
+import errno
 import os
 import posixpath
+import stat
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from importlib import resources
@@ -18,28 +27,22 @@ from pathlib import Path as FsPath
 from typing import Any, NamedTuple
 
 import yaml
+from yaml import events
 
-from skipper_render.errors import Diagnostic, LoadError, Location, Path
+from skipper_render.errors import Diagnostic, Lazy, LoadError, Location, Path, Where, shorten
 
-try:  # libyaml is an order of magnitude faster; the pure-Python composer is the fallback.
+try:  # libyaml is an order of magnitude faster; the pure-Python parser is the fallback.
     from yaml import CSafeLoader as _BaseLoader
 except ImportError:  # pragma: no cover - depends on how PyYAML was built
     from yaml import SafeLoader as _BaseLoader  # type: ignore[assignment]
 
-_SCALAR_RULES = yaml.SafeLoader("")  # stateless use: its int/float/bool rules and tag resolver
+_SCALAR_RULES = yaml.SafeLoader("")  # stateless use: its implicit int/float/bool rules and resolver
 
 
 @lru_cache(maxsize=65536)
-def _scalar_tag(value: str, implicit: tuple[bool, bool]) -> str:
-    """PyYAML's implicit tag resolution, memoised: libyaml calls back into Python for every scalar."""
-    return str(_SCALAR_RULES.resolve(yaml.ScalarNode, value, implicit))  # type: ignore[no-untyped-call]
-
-
-class _Loader(_BaseLoader):
-    def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
-        if kind is yaml.ScalarNode:
-            return _scalar_tag(value, implicit)
-        return super().resolve(kind, value, implicit)  # type: ignore[no-untyped-call]
+def _scalar_tag(value: str, implicit: bool) -> str:
+    """PyYAML's implicit tag resolution (YAML 1.1 rules), memoised."""
+    return str(_SCALAR_RULES.resolve(yaml.ScalarNode, value, (implicit, False)))  # type: ignore[no-untyped-call]
 
 
 _STR = "tag:yaml.org,2002:str"
@@ -48,9 +51,7 @@ _FLOAT = "tag:yaml.org,2002:float"
 _BOOL = "tag:yaml.org,2002:bool"
 _NULL = "tag:yaml.org,2002:null"
 _MERGE = "tag:yaml.org,2002:merge"
-_TEXTUAL = frozenset({_STR, "tag:yaml.org,2002:timestamp", "tag:yaml.org,2002:binary"})
-_MAP = "tag:yaml.org,2002:map"
-_SEQ = "tag:yaml.org,2002:seq"
+_SIZE = 16  # bytes charged per node besides its text: a fleet of empty nodes is not free either
 
 
 class Limits(NamedTuple):
@@ -58,49 +59,70 @@ class Limits(NamedTuple):
 
     max_file_bytes: int = 4 * 1024 * 1024
     max_depth: int = 64
-    max_alias_nodes: int = 10_000
+    max_alias_nodes: int = 10_000  # nodes produced by expanding aliases
+    max_nodes: int = 1_000_000  # nodes of one document, aliases expanded (also caps overlay patches)
+    max_bytes: int = 64 * 1024 * 1024  # text of one document, aliases expanded (also caps overlay patches)
 
 
 @dataclass(frozen=True)
 class Document:
-    """One parsed YAML file: plain data plus the (line, col) of every mapping key and list item."""
+    """One parsed YAML file: plain data, and the (line, col) of every mapping key and list item."""
 
     file: str
     data: Any
-    positions: dict[Path, tuple[int, int]] = field(default_factory=dict, compare=False, repr=False)
     text: str = field(default="", compare=False, repr=False)
+    limits: Limits = field(default=Limits(), compare=False, repr=False)
+
+    @cached_property
+    def positions(self) -> dict[Path, tuple[int, int]]:
+        """Computed on first use by parsing the text again (only messages need positions)."""
+        if not self.text:
+            return {}
+        builder = _Builder(self.file, self.limits, positions=True)
+        builder.run(self.text)
+        return builder.positions
 
     def loc(self, path: Path) -> Location:
         """Location of `path`, or of its nearest ancestor that has a recorded position."""
+        positions = self.positions
         probe = path
         while True:
-            pos = self.positions.get(probe)
+            pos = positions.get(probe)
             if pos is not None:
                 return Location(self.file, pos[0], pos[1], path)
             if not probe:
                 return Location(self.file, 1, 1, path)
             probe = probe[:-1]
 
+    def at(self, path: Path) -> Lazy:
+        """`loc(path)`, resolved only if a message is ever made of it."""
+        return Lazy(self, path)
+
 
 @dataclass(frozen=True)
 class FleetDir:
-    """A fleet repository on disk; every read goes through `resolve`, which confines paths."""
+    """A fleet repository on disk; every read goes through `read_bytes`, which confines paths."""
 
     root: FsPath
     limits: Limits = Limits()
 
-    def resolve(self, ref: str, where: Location, base: str = "") -> str:
+    def resolve(self, ref: str, where: Where, base: str = "") -> str:
         """Normalise `ref` (relative to the fleet-relative dir `base`) to a fleet-relative path."""
+        if "\0" in ref:
+            raise LoadError.at(where, "a path may not contain a NUL byte")
         if not ref or ref.startswith(("/", "\\")) or (len(ref) > 1 and ref[1] == ":"):
-            raise LoadError.at(where, f"path {ref!r} must be relative to the fleet directory")
+            raise LoadError.at(where, f"path {shorten(ref)!r} must be relative to the fleet directory")
         rel = posixpath.normpath(posixpath.join(base, ref.replace("\\", "/")))
         if rel == ".." or rel.startswith("../"):
-            raise LoadError.at(where, f"path {ref!r} escapes the fleet directory")
-        real_root = self.real_root
-        real = os.path.realpath(self.root / rel)
-        if real != real_root and not real.startswith(real_root + os.sep):
-            raise LoadError.at(where, f"path {ref!r} leaves the fleet directory through a symlink")
+            raise LoadError.at(where, f"path {shorten(ref)!r} escapes the fleet directory")
+        self.confine(rel, where, ref)
         return rel
+
+    def confine(self, rel: str, where: Where, shown: str | None = None) -> None:
+        """`rel` may not leave the fleet directory through a symlink."""
+        real = os.path.realpath(self.root / rel)
+        if real != self.real_root and not real.startswith(self.real_root + os.sep):
+            raise LoadError.at(where, f"path {shorten(shown or rel)!r} leaves the fleet directory through a symlink")
 
     @cached_property
     def real_root(self) -> str:
@@ -109,24 +131,45 @@ class FleetDir:
     def exists(self, rel: str) -> bool:
         return (self.root / rel).is_file()
 
-    def read_bytes(self, rel: str, where: Location) -> bytes:
-        path = self.root / rel
-        try:
-            size = path.stat().st_size
-            if size > self.limits.max_file_bytes:
-                raise LoadError.at(
-                    where, f"{rel}: file is {size} bytes, over the {self.limits.max_file_bytes}-byte limit"
-                )
-            return path.read_bytes()
-        except FileNotFoundError:
-            raise LoadError.at(where, f"file not found: {rel}") from None
-        except IsADirectoryError:
-            raise LoadError.at(where, f"{rel} is a directory, not a file") from None
-        except OSError as exc:
-            raise LoadError.at(where, f"cannot read {rel}: {exc.strerror}") from None
+    def read_bytes(self, rel: str, where: Where) -> bytes:
+        """The bytes of a regular file inside the fleet directory, at most `max_file_bytes`."""
+        self.confine(rel, where)
+        return read_regular(self.root / rel, rel, where, self.limits.max_file_bytes)
 
-    def load(self, rel: str, where: Location) -> Document:
+    def load(self, rel: str, where: Where) -> Document:
         return parse_yaml(self.read_bytes(rel, where), rel, self.limits)
+
+
+def read_regular(path: FsPath, shown: str, where: Where, limit: int) -> bytes:
+    """Read a regular file (never a FIFO, socket or device: they are refused before any read)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except FileNotFoundError:
+        raise LoadError.at(where, f"file not found: {shown}") from None
+    except OSError as exc:
+        if exc.errno == errno.EISDIR:
+            raise LoadError.at(where, f"{shown} is a directory, not a file") from None
+        raise LoadError.at(where, f"cannot read {shown}: {exc.strerror}") from None
+    try:
+        info = os.fstat(fd)
+        if stat.S_ISDIR(info.st_mode):
+            raise LoadError.at(where, f"{shown} is a directory, not a file")
+        if not stat.S_ISREG(info.st_mode):
+            raise LoadError.at(where, f"{shown} is not a regular file (a FIFO, socket or device is never read)")
+        if info.st_size > limit:
+            raise LoadError.at(where, f"{shown}: file is {info.st_size} bytes, over the {limit}-byte limit")
+        chunks = []
+        size = 0
+        while chunk := os.read(fd, 1 << 20):
+            size += len(chunk)
+            if size > limit:  # it grew while we read
+                raise LoadError.at(where, f"{shown}: file is over the {limit}-byte limit")
+            chunks.append(chunk)
+        return b"".join(chunks)
+    except OSError as exc:
+        raise LoadError.at(where, f"cannot read {shown}: {exc.strerror}") from None
+    finally:
+        os.close(fd)
 
 
 def package_documents(folder: str) -> dict[str, Document]:
@@ -147,109 +190,214 @@ def decode(raw: bytes, file: str) -> str:
 
 
 def parse_yaml(raw: bytes, file: str, limits: Limits = Limits()) -> Document:
-    """Parse exactly one YAML document into plain data with positions; never runs tags."""
+    """Parse exactly one YAML document into plain data; never runs tags."""
     if len(raw) > limits.max_file_bytes:
         raise LoadError.at(Location(file), f"file is {len(raw)} bytes, over the {limits.max_file_bytes}-byte limit")
     text = decode(raw, file)
-    try:
-        nodes = list(yaml.compose_all(text, Loader=_Loader))
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        problem = exc.problem or exc.context or "invalid YAML"
-        raise LoadError.at(Location(file, line, col), f"YAML syntax error: {problem}") from None
-    except yaml.YAMLError as exc:
-        raise LoadError.at(Location(file, 1, 1), f"YAML error: {exc}") from None
-    if len(nodes) != 1:
-        found = "no document" if not nodes else f"{len(nodes)} documents"
-        raise LoadError.at(Location(file, 1, 1), f"expected one YAML document, found {found}")
-    builder = _Builder(file, limits)
-    data = builder.build(nodes[0], (), 0)
-    return Document(file, data, builder.positions, text)
+    return Document(file, _Builder(file, limits).run(text), text, limits)
+
+
+def parse_yaml_stream(raw: bytes, file: str, limits: Limits = Limits()) -> list[Any]:
+    """Every document of a YAML stream (what a kustomize transformer receives), under one budget."""
+    if len(raw) > limits.max_file_bytes:
+        raise LoadError.at(Location(file), f"input is {len(raw)} bytes, over the {limits.max_file_bytes}-byte limit")
+    return _Builder(file, limits).stream(decode(raw, file))
+
+
+class _Anchor(NamedTuple):
+    value: Any
+    nodes: int
+    size: int
 
 
 class _Builder:
-    """Node graph -> plain data. Aliased nodes are rebuilt (no shared objects) under a budget."""
+    """libyaml events -> plain data, counting nodes and bytes as it goes.
 
-    def __init__(self, file: str, limits: Limits) -> None:
+    Aliased values are copied (no shared objects) and charged again to the budgets.
+    """
+
+    def __init__(self, file: str, limits: Limits, positions: bool = False) -> None:
         self.file = file
         self.limits = limits
+        self.record = positions
         self.positions: dict[Path, tuple[int, int]] = {}
-        self.seen: set[int] = set()
+        self.anchors: dict[str, _Anchor] = {}
+        self.nodes = 0
+        self.size = 0
         self.alias_nodes = 0
+        self.loader: Any = None
 
-    def fail(self, node: yaml.Node, path: Path, message: str) -> LoadError:
-        mark = node.start_mark
-        return LoadError([Diagnostic(Location(self.file, mark.line + 1, mark.column + 1, path), message)])
+    def run(self, text: str) -> Any:
+        """Exactly one document."""
+        documents = self.stream(text, one=True)
+        if not documents:
+            raise LoadError.at(Location(self.file, 1, 1), "expected one YAML document, found no document")
+        return documents[0]
 
-    def build(self, node: yaml.Node, path: Path, depth: int) -> Any:
+    def stream(self, text: str, one: bool = False) -> list[Any]:
+        """Every document of a stream (with `one`, a second document is an error)."""
+        self.loader = _BaseLoader(text)
+        documents: list[Any] = []
+        try:
+            self.next(events.StreamStartEvent)
+            while True:
+                start = self.loader.get_event()
+                if isinstance(start, events.StreamEndEvent):
+                    return documents
+                if one and documents:
+                    raise self.fail(start, (), "expected one YAML document, found several")
+                documents.append(self.node(self.loader.get_event(), (len(documents),) if not one else (), 0))
+                self.next(events.DocumentEndEvent)
+        except yaml.MarkedYAMLError as exc:
+            mark = exc.problem_mark or exc.context_mark
+            line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+            problem = exc.problem or exc.context or "invalid YAML"
+            if "'\\t'" in problem:
+                problem = "a tab character: YAML indents with spaces only"
+            raise LoadError.at(Location(self.file, line, col), f"YAML syntax error: {problem}") from None
+        except yaml.YAMLError as exc:
+            raise LoadError.at(Location(self.file, 1, 1), f"YAML error: {shorten(str(exc))}") from None
+        finally:
+            self.loader.dispose()
+
+    def next(self, kind: type[events.Event]) -> None:
+        event = self.loader.get_event()
+        if not isinstance(event, kind):  # pragma: no cover - libyaml guarantees the stream shape
+            raise self.fail(event, (), "unexpected YAML structure")
+
+    def fail(self, event: events.Event, path: Path, message: str) -> LoadError:
+        mark = event.start_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
+        return LoadError([Diagnostic(Location(self.file, line, col, path), message)])
+
+    def charge(self, event: events.Event, path: Path, nodes: int, size: int) -> None:
+        self.nodes += nodes
+        self.size += size
+        if self.nodes > self.limits.max_nodes:
+            raise self.fail(event, path, f"more than {self.limits.max_nodes} YAML nodes (aliases expanded)")
+        if self.size > self.limits.max_bytes:
+            raise self.fail(event, path, f"more than {self.limits.max_bytes} bytes of YAML text (aliases expanded)")
+
+    def node(self, event: events.Event, path: Path, depth: int) -> Any:
         if depth > self.limits.max_depth:
-            raise self.fail(node, path, f"nesting deeper than {self.limits.max_depth} levels")
-        if id(node) in self.seen:
-            self.alias_nodes += 1
-            if self.alias_nodes > self.limits.max_alias_nodes:
-                raise self.fail(node, path, f"alias expansion exceeds {self.limits.max_alias_nodes} nodes")
-        else:
-            self.seen.add(id(node))
-        if isinstance(node, yaml.ScalarNode):
-            return self.scalar(node, path)
-        if isinstance(node, yaml.SequenceNode):
-            if node.tag != _SEQ:
-                raise self.fail(node, path, f"unsupported YAML tag {node.tag!r}")
-            items = []
-            for index, item in enumerate(node.value):
-                sub = (*path, index)
-                self.positions[sub] = (item.start_mark.line + 1, item.start_mark.column + 1)
-                items.append(self.build(item, sub, depth + 1))
-            return items
-        if isinstance(node, yaml.MappingNode):
-            return self.mapping(node, path, depth)
-        raise self.fail(node, path, "unsupported YAML node")  # pragma: no cover
+            raise self.fail(event, path, f"nesting deeper than {self.limits.max_depth} levels")
+        if isinstance(event, events.AliasEvent):
+            return self.alias(event, path)
+        anchor = event.anchor  # type: ignore[attr-defined]
+        before = (self.nodes, self.size)
+        if isinstance(event, events.ScalarEvent):
+            value = self.scalar(event, path)
+        elif isinstance(event, events.SequenceStartEvent):
+            value = self.sequence(event, path, depth)
+        elif isinstance(event, events.MappingStartEvent):
+            value = self.mapping(event, path, depth)
+        else:  # pragma: no cover - libyaml guarantees the stream shape
+            raise self.fail(event, path, "unsupported YAML node")
+        if anchor is not None:
+            self.anchors[anchor] = _Anchor(value, self.nodes - before[0], self.size - before[1])
+        return value
 
-    def mapping(self, node: yaml.MappingNode, path: Path, depth: int) -> dict[str, Any]:
-        if node.tag != _MAP:
-            raise self.fail(node, path, f"unsupported YAML tag {node.tag!r}")
+    def alias(self, event: events.AliasEvent, path: Path) -> Any:
+        found = self.anchors.get(event.anchor or "")
+        if found is None:  # pragma: no cover - libyaml reports unknown aliases itself
+            raise self.fail(event, path, f"unknown alias {event.anchor!r}")
+        self.alias_nodes += found.nodes
+        if self.alias_nodes > self.limits.max_alias_nodes:
+            raise self.fail(event, path, f"alias expansion exceeds {self.limits.max_alias_nodes} nodes")
+        self.charge(event, path, found.nodes, found.size)
+        return copy.deepcopy(found.value) if isinstance(found.value, dict | list) else found.value
+
+    def tagged(self, event: events.NodeEvent, path: Path) -> None:
+        tag = getattr(event, "tag", None)
+        if tag is not None and tag not in ("!",) and not (isinstance(event, events.ScalarEvent) and tag == _MERGE):
+            shown = tag.replace("tag:yaml.org,2002:", "!!")
+            raise self.fail(
+                event, path, f"explicit YAML tag {shorten(shown)!r} is not allowed: write the value plainly"
+            )
+
+    def sequence(self, event: events.SequenceStartEvent, path: Path, depth: int) -> list[Any]:
+        if event.tag is not None:
+            self.tagged(event, path)
+        self.charge(event, path, 1, _SIZE)
+        items: list[Any] = []
+        while True:
+            item = self.loader.get_event()
+            if isinstance(item, events.SequenceEndEvent):
+                return items
+            sub = (*path, len(items))
+            if self.record:
+                self.positions[sub] = (item.start_mark.line + 1, item.start_mark.column + 1)
+            items.append(self.node(item, sub, depth + 1))
+
+    def mapping(self, event: events.MappingStartEvent, path: Path, depth: int) -> dict[str, Any]:
+        if event.tag is not None:
+            self.tagged(event, path)
+        self.charge(event, path, 1, _SIZE)
         out: dict[str, Any] = {}
-        merged: list[yaml.Node] = []
-        for key_node, value_node in node.value:
-            if key_node.tag == _MERGE:
-                merged.append(value_node)
+        merged: list[Any] = []
+        merge_seen = False
+        while True:
+            key_event = self.loader.get_event()
+            if isinstance(key_event, events.MappingEndEvent):
+                break
+            if (
+                isinstance(key_event, events.ScalarEvent)
+                and key_event.tag is None
+                and key_event.implicit[0]
+                and key_event.value == "<<"
+            ):
+                if merge_seen:
+                    raise self.fail(key_event, (*path, "<<"), "duplicate key '<<': merge several maps as <<: [*a, *b]")
+                merge_seen = True
+                value_event = self.loader.get_event()
+                merged.append((value_event, self.node(value_event, path, depth + 1)))
                 continue
-            key = self.key(key_node, path)
-            if key in out:
-                raise self.fail(key_node, (*path, key), f"duplicate key {key!r}")
+            key = self.key(key_event, path)
             sub = (*path, key)
-            self.positions[sub] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
-            out[key] = self.build(value_node, sub, depth + 1)
-        for source in merged:  # YAML merge keys: explicit keys win, earlier merges win
-            sources = source.value if isinstance(source, yaml.SequenceNode) else [source]
-            for item in sources:
-                extra = self.build(item, path, depth + 1)
-                if not isinstance(extra, dict):
-                    raise self.fail(item, path, "merge key '<<' needs a mapping")
-                for key, value in extra.items():
+            if key in out:
+                raise self.fail(key_event, sub, f"duplicate key {shorten(key)!r}")
+            if self.record:
+                self.positions[sub] = (key_event.start_mark.line + 1, key_event.start_mark.column + 1)
+            out[key] = self.node(self.loader.get_event(), sub, depth + 1)
+        for source_event, source in merged:  # YAML merge keys: explicit keys win, earlier merges win
+            for item in source if isinstance(source, list) else [source]:
+                if not isinstance(item, dict):
+                    raise self.fail(source_event, path, "merge key '<<' needs a mapping or a list of mappings")
+                for key, value in item.items():
                     out.setdefault(key, value)
         return out
 
-    def key(self, node: yaml.Node, path: Path) -> str:
-        if not isinstance(node, yaml.ScalarNode):
-            raise self.fail(node, path, "mapping keys must be plain scalars")
-        value = self.scalar(node, path)
+    def key(self, event: events.Event, path: Path) -> str:
+        if not isinstance(event, events.ScalarEvent):
+            raise self.fail(event, path, "mapping keys must be plain scalars")
+        value = self.scalar(event, path)
         if isinstance(value, bool) or value is None or isinstance(value, float):
             # `on:`/`yes:`/`null:` keys are YAML 1.1 traps; keep the text the author wrote.
-            return str(node.value)
+            return str(event.value)
         return str(value)
 
-    def scalar(self, node: yaml.ScalarNode, path: Path) -> Any:
-        tag = node.tag
-        if tag in _TEXTUAL:
-            return node.value
-        if tag == _NULL:
-            return None
-        if tag == _BOOL:
-            return _SCALAR_RULES.construct_yaml_bool(node)
-        if tag == _INT:
-            return _SCALAR_RULES.construct_yaml_int(node)
-        if tag == _FLOAT:
-            return _SCALAR_RULES.construct_yaml_float(node)
-        raise self.fail(node, path, f"unsupported YAML tag {tag!r}")
+    def scalar(self, event: events.ScalarEvent, path: Path) -> Any:
+        text = event.value
+        self.charge(event, path, 1, _SIZE + len(text))
+        if event.tag is not None:
+            self.tagged(event, path)
+            return text  # the non-specific tag `!`: a string
+        if not event.implicit[0]:  # quoted or block scalar: a string
+            return text
+        tag = _scalar_tag(text, True)
+        try:
+            if tag == _STR:
+                return text
+            if tag == _NULL:
+                return None
+            if tag == _BOOL:
+                return _SCALAR_RULES.construct_yaml_bool(yaml.ScalarNode(tag, text))
+            if tag == _INT:
+                return _SCALAR_RULES.construct_yaml_int(yaml.ScalarNode(tag, text))
+            if tag == _FLOAT:
+                return _SCALAR_RULES.construct_yaml_float(yaml.ScalarNode(tag, text))
+        except ValueError:  # `0x_`, an integer of more than 4,300 digits: looks like a number, is none
+            raise self.fail(
+                event, path, f"{shorten(text, 40)!r} is not a valid number; quote it if it is text"
+            ) from None
+        return text  # timestamps and other implicit types stay the text the author wrote

@@ -1,34 +1,43 @@
 """render(request) -> result: the pipeline, stage by stage.
 
-    load -> models -> overlay -> resolve -> generators -> finalize (order) -> [serialize in the caller]
+    inputs (load -> models -> overlay) -> resolve -> generators -> clean -> wiring -> serialize -> order
 
 Stage contracts: `load` reads files and does not validate; models do not read files; the overlay
 and resolve stages return new data; generators do not sort, serialize, log or read env, clock or
-randomness; `resources.finalize` fixes the one order; `serialize` does not reorder. Nothing below
-the CLI and the plugins reads the process environment or the working directory: what a render
-depends on is in its `RenderRequest`.
+randomness; `wiring` checks the cleaned objects against each other as the controllers will;
+`resources.Assembler` serializes each object once it is final and fixes the one order; `serialize`
+does not reorder. Nothing below the CLI and the plugins reads the process environment or the
+working directory: what a render depends on is in its `RenderRequest`.
 """
 
 from __future__ import annotations
 
 import os
-import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
-from typing import Any, Literal, NamedTuple
+from typing import Any, Literal, NamedTuple, TextIO
 
-import pydantic
-
-from skipper_render import resources, serialize
-from skipper_render.errors import Collector, Diagnostic, LoadError, Location, SkipperError, ValidationError
+from skipper_render import resources, serialize, wiring
+from skipper_render.errors import Collector, Diagnostic, Location, SkipperError, ValidationError
 from skipper_render.generators import FAMILIES, Context, Obj
-from skipper_render.load import Document, FleetDir, Limits
-from skipper_render.model.fleet import Cluster, Environment, Fleet, FleetSpec
-from skipper_render.overlay import SourceMap, apply_overlay
+from skipper_render.inputs import (
+    MANIFEST,
+    check_kube_version,
+    effective_spec,
+    load_inputs,
+    locate,
+    pick_cluster,
+    setting,
+)
+from skipper_render.load import Limits
 from skipper_render.resolve import ResolvedFleet, Target, resolve
 
-MANIFEST = "naftiko.fleet.yaml"
+__all__ = ["MANIFEST", "RenderRequest", "RenderResult", "environments", "locate", "render", "render_request"]
+
 Part = Literal["all", "fleet", "capabilities"]
+Format = resources.Format
 DEFAULT_ENVIRONMENT = "default"  # the environment label of a fleet that declares no environments
 
 
@@ -44,156 +53,70 @@ class RenderRequest(NamedTuple):
     api_versions: frozenset[str] | None = None
     kube_version: str | None = None
     limits: Limits = Limits()
+    output: Format = "yaml"  # the form documents are kept in (the other is derived on demand)
+    origin: Mapping[str, str] = {}  # setting -> how the user gave it (`ARGOCD_ENV_SKIPPER_ENV`), for messages
 
 
-class RenderResult(NamedTuple):
-    """What a render produced: the objects in their final order, the warnings, the resolved fleet."""
+@dataclass(frozen=True)
+class RenderResult:
+    """What a render produced: the documents in their final order, the warnings, the resolved fleet."""
 
-    objects: tuple[Obj, ...]
+    documents: tuple[resources.Doc, ...]
     warnings: tuple[Diagnostic, ...]
     fleet: ResolvedFleet
+    root: Path  # the fleet directory
     fleet_level: int = 0  # how many of the objects are fleet-level (the Argo CD "fleet" part)
+    output: Format = "yaml"
+    request: RenderRequest | None = field(default=None, compare=False, repr=False)
+
+    @cached_property
+    def objects(self) -> tuple[Obj, ...]:
+        """The rendered objects (parsed back from their documents on first use)."""
+        if self.output == "json":
+            import json
+
+            return tuple(json.loads(d.text) for d in self.documents)
+        import yaml
+
+        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+        return tuple(yaml.load(d.text, Loader=loader) for d in self.documents)
+
+    def chunks(self, output: Format | None = None) -> Iterator[str]:
+        """The output stream in pieces, for writing without building it whole."""
+        fmt = output or self.output
+        if fmt == self.output:
+            texts: Iterable[str] = (d.text for d in self.documents)
+        elif fmt == "json":
+            texts = (serialize.json_document(obj) for obj in self.objects)
+        else:
+            texts = (serialize.to_yaml_document(obj) for obj in self.objects)
+        return serialize.json_stream(texts) if fmt == "json" else serialize.yaml_stream(texts)
+
+    def yaml_documents(self) -> Iterator[tuple[resources.Doc, str]]:
+        """Each document with its YAML text (what `--output-dir` writes, one file each)."""
+        if self.output == "yaml":
+            yield from ((d, d.text) for d in self.documents)
+        else:
+            yield from zip(self.documents, map(serialize.to_yaml_document, self.objects), strict=True)
 
     def to_yaml(self) -> str:
         """The multi-document YAML stream `skipper render` prints, byte for byte."""
-        return serialize.to_yaml(self.objects)
+        return "".join(self.chunks("yaml"))
 
     def to_json(self) -> str:
         """A `v1` List, as `skipper render -o json` prints it."""
-        return serialize.to_json(self.objects)
+        return "".join(self.chunks("json"))
+
+    def write_to(self, stream: TextIO, output: Format | None = None) -> None:
+        for chunk in self.chunks(output):
+            stream.write(chunk)
 
     def write(self, directory: str | os.PathLike[str]) -> int:
-        """Write one file per object into `directory` (see `skipper render --output-dir`); returns the count."""
+        """Write one file per object into `directory`, replacing an earlier render there (see
+        `skipper render --output-dir`; a directory skipper-render did not write is refused)."""
         from skipper_render import output
 
-        return output.write_dir(self.objects, Path(directory))
-
-
-def locate(path: Path) -> tuple[FleetDir, str]:
-    """A fleet directory or a manifest path -> (fleet root, manifest file name)."""
-    if path.is_dir():
-        return FleetDir(path), MANIFEST
-    return FleetDir(path.parent), path.name
-
-
-def pydantic_errors(
-    exc: pydantic.ValidationError, where: SourceMap | Document, prefix: tuple[str, ...] = ()
-) -> list[Diagnostic]:
-    """Pydantic errors as located diagnostics ("unknown field 'x'", "field required", ...)."""
-    out = []
-    for err in exc.errors(include_url=False):
-        path = tuple(p for p in err["loc"] if isinstance(p, str | int) and p != "[key]")
-        message = err["msg"].removeprefix("Value error, ")
-        if err["type"] == "extra_forbidden":
-            message = f"unknown field {path[-1]!r}"
-        elif err["type"] == "missing":
-            message = f"required field {path[-1]!r} is missing"
-        elif err["type"] in ("model_type", "dict_type", "model_attributes_type"):
-            message = f"expected a mapping, found {type(err['input']).__name__}"
-        elif err["type"] == "list_type":
-            message = f"expected a list, found {type(err['input']).__name__}"
-        elif err["type"] == "literal_error":
-            message = f"{err['input']!r} is not allowed: {message.lower()}"
-        full = prefix + path
-        loc = where.loc(full) if isinstance(where, Document) else where.loc(path)
-        out.append(Diagnostic(Location(loc.file, loc.line, loc.col, path if prefix else full), message))
-    return out
-
-
-def _validate_model(model: type[pydantic.BaseModel], data: Any, doc: Document) -> Any:
-    try:
-        return model.model_validate(data)
-    except pydantic.ValidationError as exc:
-        raise ValidationError(pydantic_errors(exc, doc)) from None
-
-
-def load_inputs(
-    request: RenderRequest,
-) -> tuple[FleetDir, Document, Fleet, Document | None, Environment | None]:
-    """Read and check the manifest and (if an environment is named) its overlay."""
-    if not request.path.exists():
-        raise LoadError.at(Location(str(request.path)), "no such fleet directory or manifest")
-    fleet_dir, manifest = locate(request.path)
-    fleet_dir = FleetDir(fleet_dir.root, request.limits)
-    if not fleet_dir.exists(manifest):
-        raise LoadError.at(Location(manifest), f"no fleet manifest {manifest} in {fleet_dir.root}")
-    doc = fleet_dir.load(manifest, Location(manifest))
-    if not isinstance(doc.data, dict):
-        raise ValidationError.at(doc.loc(()), "a fleet manifest must be a mapping (apiVersion, kind, metadata, spec)")
-    header = _validate_model(_FleetHeader, {k: v for k, v in doc.data.items() if k != "spec"}, doc)
-    environments = (doc.data.get("spec") or {}).get("environments") or {}
-    known = ", ".join(sorted(environments)) if isinstance(environments, dict) else ""
-    if request.env is None:
-        if known:
-            raise ValidationError.at(
-                doc.loc(("spec", "environments")), f"an environment is required (--env); known: {known}"
-            )
-        return fleet_dir, doc, header, None, None
-    if not isinstance(environments, dict) or request.env not in environments:
-        raise ValidationError.at(
-            doc.loc(("spec", "environments")),
-            f"unknown environment {request.env!r} (known: {known or 'none'})",
-        )
-    where = doc.loc(("spec", "environments", request.env))
-    env_rel = fleet_dir.resolve(str(environments[request.env]), where)
-    env_doc = fleet_dir.load(env_rel, where)
-    env = _validate_model(Environment, env_doc.data, env_doc)
-    return fleet_dir, doc, header, env_doc, env
-
-
-class _FleetHeader(Fleet):
-    """The manifest minus its `spec`, which is validated after the overlay is applied."""
-
-    spec: Any = None
-
-
-def effective_spec(
-    doc: Document, env_doc: Document | None, only: str | None = None
-) -> tuple[FleetSpec, SourceMap, frozenset[str]]:
-    """The validated effective spec and the names of all its capabilities.
-
-    With `only`, just that capability's entry is validated, so rendering one capability of a
-    1,000-capability fleet costs about what it costs in a 10-capability fleet.
-    """
-    data, smap = apply_overlay(doc, env_doc)
-    entries = data.get("capabilities")
-    names = frozenset(str(k) for k in entries) if isinstance(entries, dict) else frozenset()
-    if only is not None and isinstance(entries, dict):
-        if only not in entries:
-            known = ", ".join(sorted(names))
-            raise ValidationError.at(smap.loc(("capabilities",)), f"unknown capability {only!r} (known: {known})")
-        data = {**data, "capabilities": {only: entries[only]}}
-    try:
-        return FleetSpec.model_validate(data), smap, names
-    except pydantic.ValidationError as exc:
-        raise ValidationError(pydantic_errors(exc, smap)) from None
-
-
-def _cluster(env: Environment | None, name: str | None, where: Location) -> Cluster | None:
-    clusters = (env.spec.clusters if env else None) or []
-    if name is None:
-        return None
-    found = next((c for c in clusters if c.name == name), None)
-    if found is None:
-        known = ", ".join(c.name for c in clusters) or "none"
-        raise ValidationError.at(where, f"unknown cluster {name!r} (known: {known})")
-    return found
-
-
-MIN_KUBE = (1, 23)  # autoscaling/v2 HorizontalPodAutoscaler; policy/v1 PDB needs 1.21
-
-
-def check_kube_version(version: str | None) -> None:
-    """The target cluster's version (`--kube-version`, Argo CD's KUBE_VERSION) must serve what we emit."""
-    if version is None:
-        return
-    match = re.match(r"^v?(\d+)\.(\d+)", version)
-    if match is None:
-        raise ValidationError.at(Location(), f"kube version {version!r} is not MAJOR.MINOR[.PATCH]")
-    if (int(match.group(1)), int(match.group(2))) < MIN_KUBE:
-        raise ValidationError.at(
-            Location(), f"Kubernetes {version} is too old: the output needs 1.23+ (autoscaling/v2)"
-        )
+        return output.write_dir(self, Path(directory))
 
 
 def render(
@@ -228,86 +151,117 @@ def render(
 
 
 def render_request(request: RenderRequest) -> RenderResult:
-    """The pipeline: one request in, one result out."""
-    check_kube_version(request.kube_version)
-    fleet_dir, doc, header, env_doc, env = load_inputs(request)
-    spec, smap, names = effective_spec(doc, env_doc, request.capability)
+    """The pipeline: one request in, one result out; every problem found is reported at once."""
     diags = Collector()
-    if env is not None and env_doc is not None:
+    check_kube_version(request.kube_version, request.origin)
+    inputs = load_inputs(request.path, request.env, request.limits, request.origin, diags)
+    spec, smap, entries = effective_spec(
+        inputs.manifest, inputs.overlay, request.capability, request.limits, request.origin
+    )
+    env = inputs.environment
+    if env is not None and inputs.overlay is not None:
         for pinned in sorted(env.spec.pins or {}):
-            if pinned not in names:
-                diags.error(env_doc.loc(("spec", "pins", pinned)), f"pin for unknown capability {pinned!r}")
-    cluster = _cluster(env, request.cluster, env_doc.loc(("spec", "clusters")) if env_doc else Location())
+            if pinned not in entries:
+                diags.error(inputs.overlay.at(("spec", "pins", pinned)), f"pin for unknown capability {pinned!r}")
+    clusters = tuple(env.spec.clusters or ()) if env else ()
+    where = inputs.overlay.at(("spec", "clusters")) if inputs.overlay else setting(request.origin, "cluster")
+    cluster = pick_cluster(env, request.cluster, where, request.origin)
+    if cluster is None and len(clusters) > 1 and inputs.overlay is not None:
+        diags.warn(
+            inputs.overlay.at(("spec", "clusters")),
+            f"{request.env} has {len(clusters)} clusters; without {setting(request.origin, 'cluster').file} "
+            "the render is the same for all of them (no failover, standby sizing or cluster label)",
+        )
     fleet = resolve(
-        fleet_dir,
-        header.metadata.name,
+        inputs.fleet_dir,
+        inputs.header.metadata.name,
         request.env or DEFAULT_ENVIRONMENT,
         spec,
         smap,
         diags,
         namespace=env.spec.namespace if env else None,
         cluster=cluster,
-        clusters=tuple(env.spec.clusters or ()) if env else (),
+        clusters=clusters,
         pins=env.spec.pins if env else None,
-        names=names,
+        entries=entries,
+        inputs=(inputs.overlay.file,) if inputs.overlay is not None else (),
         strict=request.strict,
         schema_lint=request.schema_lint,
     )
     # Generators run even when resolve found errors, so one run reports every problem at once.
     ctx = Context(fleet, request.target, diags, request.api_versions)
-    produced = run_generators(
-        ctx,
-        per_capability=request.part != "fleet",
-        fleet_level=request.part != "capabilities" and not request.capability,
-    )
-    objects, duplicate_errors = resources.finalize(produced)
-    diags.extend(duplicate_errors)
+    assembler = resources.Assembler(request.output)
+    capability_level = 0
+    if request.part != "fleet":
+        for cap in fleet.capabilities:
+            objects = [resources.clean_object(o) for o in capability_objects(cap, ctx)]
+            wiring.check_capability(cap, objects, ctx)
+            assembler.add(f"capability {cap.name}", objects)
+            capability_level += len(objects)
+    fleet_level = 0
+    if request.part != "capabilities" and not request.capability:
+        objects = [resources.clean_object(o) for o in fleet_objects(ctx)]
+        wiring.check_fleet(objects, ctx)
+        assembler.add("the fleet", objects, fleet=True)
+        fleet_level = len(objects)
+    diags.extend(assembler.errors)
     diags.raise_if_errors(ValidationError)
-    if not objects:
-        raise ValidationError.at(
-            smap.loc(("capabilities",)), "the render produced no objects (every capability absent?)"
-        )
-    fleet_objects = sum(1 for producer, _ in produced if producer.endswith("(fleet)"))
-    return RenderResult(tuple(objects), tuple(sorted(set(diags.warnings))), fleet, fleet_objects)
+    if request.part != "fleet" and not capability_level:  # Argo CD would prune every workload
+        message = "the render produced no capability objects (every capability absent?)"
+        raise ValidationError.at(smap.at(("capabilities",)), message)
+    documents = assembler.finish()
+    root = locate(request.path)[0].root
+    warnings = tuple(sorted(set(diags.warnings)))
+    return RenderResult(documents, warnings, fleet, root, fleet_level, request.output, request)
 
 
-def run_generators(ctx: Context, per_capability: bool = True, fleet_level: bool = True) -> list[tuple[str, Obj]]:
-    produced: list[tuple[str, Obj]] = []
+def capability_objects(cap: Any, ctx: Context) -> Iterator[Obj]:
+    """Every object of one capability, family by family."""
     for family in FAMILIES:
-        if ctx.target not in family.targets:
-            continue
-        if family.per_capability is not None and per_capability:
-            for cap in ctx.fleet.capabilities:
-                produced += [(f"{family.name}({cap.name})", obj) for obj in family.per_capability(cap, ctx)]
-        if family.fleet is not None and fleet_level:
-            produced += [(f"{family.name}(fleet)", obj) for obj in family.fleet(ctx)]
-    return produced
+        if ctx.target in family.targets and family.per_capability is not None:
+            yield from family.per_capability(cap, ctx)
+
+
+def fleet_objects(ctx: Context) -> Iterator[Obj]:
+    """The fleet-level objects (gateways, dashboards, recording rules, classes)."""
+    for family in FAMILIES:
+        if ctx.target in family.targets and family.fleet is not None:
+            yield from family.fleet(ctx)
 
 
 def environments(path: Path, limits: Limits | None = None) -> Mapping[str, str]:
     """The environments a fleet declares (name -> overlay path), for `validate` without --env."""
-    fleet_dir, manifest = locate(path)
-    doc = FleetDir(fleet_dir.root, limits or Limits()).load(manifest, Location(manifest))
-    envs = (doc.data.get("spec") or {}).get("environments") if isinstance(doc.data, dict) else None
+    fleet_dir, manifest = locate(path, limits or Limits())
+    doc = fleet_dir.load(manifest, Location(manifest))
+    spec = doc.data.get("spec") if isinstance(doc.data, dict) else None
+    envs = spec.get("environments") if isinstance(spec, dict) else None
     return {str(k): str(v) for k, v in envs.items()} if isinstance(envs, dict) else {}
 
 
 def validate(
     path: str | os.PathLike[str], env: str | None = None, strict: bool = False, limits: Limits | None = None
 ) -> list[Diagnostic]:
-    """Every check of `render` for one or every environment; returns warnings, raises errors."""
-    path = Path(path)
-    names: list[str | None] = [env] if env else [*sorted(environments(path, limits))] or [None]
-    warnings: list[Diagnostic] = []
-    errors: list[Diagnostic] = []
+    """Every check of `render` for one or every environment; returns warnings, raises errors.
+
+    Across environments, a finding that holds in only some of them names them.
+    """
+    fleet = Path(path)
+    names: list[str | None] = [env] if env else [*sorted(environments(fleet, limits))] or [None]
+    found: dict[Diagnostic, list[str]] = {}
     for name in names:
+        request = RenderRequest(fleet, name, strict=strict, schema_lint=True, limits=limits or Limits())
         try:
-            result = render_request(
-                RenderRequest(path, name, strict=strict, schema_lint=True, limits=limits or Limits())
-            )
-            warnings.extend(result.warnings)
+            diagnostics: Iterable[Diagnostic] = render_request(request).warnings
         except SkipperError as exc:
-            errors.extend(exc.diagnostics)
+            diagnostics = exc.diagnostics
+        for diagnostic in set(diagnostics):
+            found.setdefault(diagnostic, []).append(name or DEFAULT_ENVIRONMENT)
+    labelled = [d if len(envs) == len(names) or env else _in(d, envs) for d, envs in found.items()]
+    errors = [d for d in labelled if d.severity == "error"]
     if errors:
         raise ValidationError(sorted(set(errors)))
-    return sorted(set(warnings))
+    return sorted(set(labelled))
+
+
+def _in(diagnostic: Diagnostic, envs: list[str]) -> Diagnostic:
+    return diagnostic._replace(message=f"{diagnostic.message} (in {', '.join(sorted(envs))})")

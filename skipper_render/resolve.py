@@ -8,13 +8,13 @@ Only the specs of the capabilities in the (possibly narrowed) effective spec are
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache, cached_property
 from typing import Any, Literal, NamedTuple
 from urllib.parse import urlparse
 
 from skipper_render import store
-from skipper_render.errors import Collector, Location, SkipperError
+from skipper_render.errors import Collector, Location, SkipperError, Where
 from skipper_render.load import FleetDir, package_documents
 from skipper_render.model.fleet import (
     BindSource,
@@ -56,7 +56,8 @@ class ResolvedCapability(NamedTuple):
     calls: tuple[str, ...]
     binds: Mapping[str, BindSource]
     spec: CapabilitySpec
-    where: Location
+    where: Where
+    inputs: tuple[str, ...] = ()  # fleet-relative files (or a store entry) it is rendered from
 
     def is_public(self, namespace: str | None) -> bool:
         settings = self.exposes.get(namespace or "")
@@ -64,6 +65,35 @@ class ResolvedCapability(NamedTuple):
             return settings.public
         expose = next((e for e in self.spec.exposes if e.namespace == namespace), None)
         return expose is not None and "public" in expose.tags
+
+
+class Member(NamedTuple):
+    """What every slice of a render knows of every capability of the fleet, from the manifest alone:
+    enough for one capability's policies (who calls it, what its callees' classes are), so that
+    a one-capability render needs no other capability's files (the composition law, SPEC 4)."""
+
+    name: str
+    class_name: str
+    state: str
+    calls: tuple[str, ...]
+
+
+def roster(entries: Mapping[str, Any], defaults: CapabilityFields | None) -> dict[str, Member]:
+    """Every capability entry of the effective spec, read leniently (the full render validates them)."""
+    fallback_class = _pick("class_", defaults)
+    fallback_state = _pick("state", defaults)
+    fallback_calls = _pick("calls", defaults) or []
+    out = {}
+    for name, entry in entries.items():
+        raw = entry if isinstance(entry, dict) else {}
+        klass, state, calls = raw.get("class"), raw.get("state"), raw.get("calls")
+        out[str(name)] = Member(
+            str(name),
+            klass if isinstance(klass, str) else fallback_class,
+            state if isinstance(state, str) else fallback_state,
+            tuple(sorted({str(c) for c in (calls if isinstance(calls, list) else fallback_calls)})),
+        )
+    return out
 
 
 @dataclass(frozen=True)
@@ -77,6 +107,13 @@ class ResolvedFleet:
     capabilities: tuple[ResolvedCapability, ...]
     clusters: tuple[Cluster, ...] = ()  # every cluster of the environment (several = multi-region)
     warden_key: str | None = None  # the Warden bundle verification key (PEM), read from the repo
+    members: Mapping[str, Member] = field(default_factory=dict)  # every capability, rendered or not
+    source: SourceMap | None = None  # where each field of the effective spec was written
+    inputs: tuple[str, ...] = ()  # fleet-relative files every capability's render reads (overlay, keys)
+
+    def at(self, path: tuple[str | int, ...]) -> Where:
+        """The manifest or overlay position of a field of the effective spec."""
+        return self.source.at(path) if self.source is not None else Location(path=path)
 
     @property
     def standbys(self) -> tuple[Cluster, ...]:
@@ -84,25 +121,26 @@ class ResolvedFleet:
 
     @cached_property
     def callers(self) -> Mapping[str, frozenset[str]]:
-        """capability -> the capabilities that call it (`calls:`, or a consumes baseUri at its Service)."""
-        out: dict[str, set[str]] = {cap.name: set() for cap in self.capabilities}
-        for cap in self.capabilities:
-            for callee in cap.calls:
-                out.setdefault(callee, set()).add(cap.name)
-            for consume in cap.spec.consumes:
-                parts = (urlparse(consume.base_uri or "").hostname or "").split(".")
-                if parts[0] in out and parts[0] != cap.name and (len(parts) == 1 or parts[1] == cap.namespace):
-                    out[parts[0]].add(cap.name)
+        """capability -> the running (or suspended) capabilities that declare `calls:` to it."""
+        out: dict[str, set[str]] = {name: set() for name in self.members}
+        for member in self.members.values():
+            if member.state == "absent":
+                continue
+            for callee in member.calls:
+                if callee in out and callee != member.name:
+                    out[callee].add(member.name)
         return {name: frozenset(found) for name, found in out.items()}
 
-    @cached_property
-    def callees(self) -> Mapping[str, tuple[ResolvedCapability, ...]]:
-        """capability -> the capabilities it calls, by name: `callers` read the other way."""
-        out: dict[str, list[ResolvedCapability]] = {cap.name: [] for cap in self.capabilities}
-        for callee in sorted(self.capabilities, key=lambda c: c.name):
-            for caller in self.callers.get(callee.name, ()):
-                out[caller].append(callee)
-        return {name: tuple(found) for name, found in out.items()}
+    def callees(self, name: str) -> list[tuple[str, ClassSpec]]:
+        """The capabilities `name` calls that are rendered, with their classes, by name."""
+        member = self.members.get(name)
+        out = []
+        for callee in member.calls if member else ():
+            found = self.members.get(callee)
+            klass = self.classes.get(found.class_name) if found else None
+            if found is not None and found.state != "absent" and klass is not None and callee != name:
+                out.append((callee, klass))
+        return out
 
 
 @cache
@@ -144,14 +182,26 @@ def resolve(
     cluster: Cluster | None = None,
     clusters: tuple[Cluster, ...] = (),
     pins: Mapping[str, Pin] | None = None,
-    names: frozenset[str] | None = None,
+    entries: Mapping[str, Any] | None = None,
+    inputs: tuple[str, ...] = (),
     strict: bool = False,
     schema_lint: bool = False,
 ) -> ResolvedFleet:
     classes = effective_classes(spec)
     reader = SpecReader(fleet_dir, diags, strict, schema_lint)
     resolved = []
-    known = names if names is not None else frozenset(spec.capabilities)
+    members = roster(entries if entries is not None else spec.capabilities, spec.defaults)
+    if entries is None:  # validated entries: take the roster from them
+        members = {
+            name: Member(
+                name,
+                _pick("class_", e, spec.defaults),
+                _pick("state", e, spec.defaults),
+                tuple(sorted(set(_pick("calls", e, spec.defaults) or []))),
+            )
+            for name, e in spec.capabilities.items()
+        }
+    known = frozenset(members)
     pins = pins or {}
     standby = cluster is not None and cluster.role == "standby"
     for cap_name in sorted(spec.capabilities):
@@ -175,29 +225,64 @@ def resolve(
             continue
         if cap is not None:
             resolved.append(cap)
-    key = _warden_key(fleet_dir, spec, smap, diags)
-    return ResolvedFleet(
-        name, environment, cluster, namespace or spec.namespace, spec, classes, tuple(resolved), clusters, key
+    key, key_files = _warden_key(fleet_dir, spec, smap, diags)
+    fleet = ResolvedFleet(
+        name,
+        environment,
+        cluster,
+        namespace or spec.namespace,
+        spec,
+        classes,
+        tuple(resolved),
+        clusters,
+        key,
+        members,
+        smap,
+        tuple(sorted({*inputs, *key_files})),
     )
+    for cap in fleet.capabilities:
+        _undeclared_calls(cap, fleet, diags)
+    return fleet
 
 
-def _warden_key(fleet_dir: FleetDir, spec: FleetSpec, smap: SourceMap, diags: Collector) -> str | None:
+def _undeclared_calls(cap: ResolvedCapability, fleet: ResolvedFleet, diags: Collector) -> None:
+    """A consumes baseUri at another capability's Service that `calls:` does not declare: the mesh
+    and network policies admit only declared callers (the manifest is the one source of who calls
+    whom, so a one-capability render knows it without reading other specs)."""
+    for consume in cap.spec.consumes:
+        parts = (urlparse(consume.base_uri or "").hostname or "").split(".")
+        callee = parts[0]
+        same_namespace = len(parts) == 1 or parts[1] == cap.namespace
+        if callee in fleet.members and callee != cap.name and callee not in cap.calls and same_namespace:
+            diags.warn(
+                consume.where,
+                f"{cap.name} consumes capability {callee!r} but does not declare it in calls: "
+                "its policies will not admit the calls; add it to capabilities."
+                f"{cap.name}.calls",
+            )
+
+
+def _warden_key(
+    fleet_dir: FleetDir, spec: FleetSpec, smap: SourceMap, diags: Collector
+) -> tuple[str | None, tuple[str, ...]]:
+    """The Warden bundle verification key (PEM) and the fleet-relative file it was read from."""
     warden = spec.security.warden
     if warden is None or not warden.enabled:
-        return None
+        return None, ()
     if warden.bundle is None or warden.signing is None:
-        diags.error(smap.loc(("security", "warden")), "security.warden needs bundle and signing")
-        return None
-    where = smap.loc(("security", "warden", "signing", "publicKey"))
+        diags.error(smap.at(("security", "warden")), "security.warden needs bundle and signing")
+        return None, ()
+    where = smap.at(("security", "warden", "signing", "publicKey"))
     try:
-        raw = fleet_dir.read_bytes(fleet_dir.resolve(warden.signing.publicKey, where), where)
+        rel = fleet_dir.resolve(warden.signing.publicKey, where)
+        raw = fleet_dir.read_bytes(rel, where)
     except SkipperError as exc:
         diags.extend(exc.diagnostics)
-        return None
+        return None, ()
     if b"PUBLIC KEY-----" not in raw or b"PRIVATE KEY" in raw:
         diags.error(where, "security.warden.signing.publicKey must be a PEM public key (never a private key)")
-        return None
-    return raw.decode()
+        return None, ()
+    return raw.decode(errors="replace"), (rel,)
 
 
 def _resolve_one(
@@ -222,17 +307,19 @@ def _resolve_one(
     klass = classes.get(class_name)
     for callee in _pick("calls", entry, defaults) or []:
         if callee not in known_names:
-            diags.error(smap.loc((*path, "calls")), f"calls unknown capability {callee!r}")
+            diags.error(smap.at((*path, "calls")), f"calls unknown capability {callee!r}")
     if klass is None:
-        where = smap.loc((*path, "class") if "class_" in entry.model_fields_set else ("defaults", "class"))
+        where = smap.at((*path, "class") if "class_" in entry.model_fields_set else ("defaults", "class"))
         diags.error(where, f"unknown class {class_name!r} (known: {', '.join(sorted(classes))})")
         return None
-    where = smap.loc((*path, "spec"))
+    where = smap.at((*path, "spec"))
     rel = reader.fleet.resolve(entry.spec, where)
     if pin is not None and pin.spec is not None:  # a pinned environment renders the reviewed bundle
-        spec = store.read(reader.fleet, pin.spec, smap.loc(path), diags, reader.strict)
+        spec = store.read(reader.fleet, pin.spec, smap.at(path), diags, reader.strict)
+        inputs: tuple[str, ...] = (store.entry_path(pin.spec),)
     else:
         spec = reader.read(rel, where)
+        inputs = tuple(f.path for f in spec.files) if spec is not None else ()
     if spec is None:
         return None
     exposes = _pick("exposes", entry) or {}
@@ -240,7 +327,7 @@ def _resolve_one(
     for key in exposes:
         if key not in known:
             diags.error(
-                smap.loc((*path, "exposes", key)),
+                smap.at((*path, "exposes", key)),
                 f"no expose with namespace {key!r} in {rel} (known: {', '.join(known) or 'none'})",
             )
     for expose in spec.exposes:
@@ -287,7 +374,8 @@ def _resolve_one(
         calls=tuple(sorted(set(_pick("calls", entry, defaults) or []))),
         binds=_merged_map("binds", defaults, entry),
         spec=spec,
-        where=smap.loc(path),
+        where=smap.at(path),
+        inputs=inputs,
     )
 
 

@@ -1,11 +1,16 @@
-"""The rendered object set: cleaning, Flux safety, duplicate check and the one fixed order."""
+"""The rendered object set: cleaning, Flux safety, duplicate check and the one fixed order.
+
+Objects are serialized as soon as they are final and only their text is kept (`Doc`), so a
+render's memory follows its output, not the size of the object trees that produced it.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, Literal, NamedTuple
 
 from skipper_render.errors import Diagnostic, Location
+from skipper_render.serialize import Emitter, json_document
 
 # Apply order, changed only on purpose: what others refer to comes first (classes, config,
 # secrets), then identity and policy, then Services before the workloads that back them, then
@@ -53,6 +58,21 @@ FLUX_SUBSTITUTE = "kustomize.toolkit.fluxcd.io/substitute"
 
 Obj = dict[str, Any]
 ResourceId = tuple[str, str, str, str]
+SortKey = tuple[int, str, str, str, str]
+Format = Literal["yaml", "json"]
+
+
+class Doc(NamedTuple):
+    """One rendered object: its place in the order and its serialized text (a YAML document body
+    without the `---` line, or one line of JSON)."""
+
+    key: SortKey
+    text: str
+    fleet: bool = False  # a fleet-level object (the Argo CD / Flux "fleet" part)
+
+    @property
+    def rid(self) -> ResourceId:
+        return self.key[1:]
 
 
 def resource_id(obj: Obj) -> ResourceId:
@@ -62,7 +82,7 @@ def resource_id(obj: Obj) -> ResourceId:
     return group, obj["kind"], meta.get("namespace", ""), meta["name"]
 
 
-def sort_key(obj: Obj) -> tuple[int, str, str, str, str]:
+def sort_key(obj: Obj) -> SortKey:
     group, kind, namespace, name = resource_id(obj)
     return _RANK.get(kind, len(KIND_ORDER)), group, kind, namespace, name
 
@@ -112,27 +132,35 @@ def clean_object(obj: Obj) -> Obj:
     return {**cleaned, "metadata": {**meta, "annotations": annotations}}
 
 
-def duplicates(produced: Iterable[tuple[str, Obj]]) -> list[Diagnostic]:
-    """Two producers of one resource id is an error naming both (kustomize's rule)."""
-    seen: dict[ResourceId, str] = {}
-    out = []
-    for producer, obj in produced:
-        rid = resource_id(obj)
-        if rid in seen:
-            _, kind, namespace, name = rid
-            out.append(
-                Diagnostic(
-                    Location(),
-                    f"{kind} {namespace + '/' if namespace else ''}{name} is produced twice "
-                    f"(by {seen[rid]} and by {producer})",
+class Assembler:
+    """Collects final objects as serialized documents: one duplicate check, one sort at the end."""
+
+    def __init__(self, fmt: Format = "yaml") -> None:
+        self.fmt = fmt
+        self.emitter = Emitter()
+        self.producers: dict[ResourceId, str] = {}
+        self.docs: list[Doc] = []
+        self.errors: list[Diagnostic] = []
+
+    def add(self, producer: str, objects: Iterable[Obj], fleet: bool = False) -> None:
+        """Add cleaned objects (see `clean_object`); a second producer of an id is an error naming both."""
+        for obj in objects:
+            key = sort_key(obj)
+            rid: ResourceId = key[1:]
+            first = self.producers.get(rid)
+            if first is not None:
+                _, kind, namespace, name = rid
+                self.errors.append(
+                    Diagnostic(
+                        Location(),
+                        f"{kind} {namespace + '/' if namespace else ''}{name} is produced twice "
+                        f"(by {first} and by {producer})",
+                    )
                 )
-            )
-        else:
-            seen[rid] = producer
-    return out
+                continue
+            self.producers[rid] = producer
+            text = self.emitter.document(obj) if self.fmt == "yaml" else json_document(obj)
+            self.docs.append(Doc(key, text, fleet))
 
-
-def finalize(produced: list[tuple[str, Obj]]) -> tuple[list[Obj], list[Diagnostic]]:
-    cleaned = [(producer, clean_object(obj)) for producer, obj in produced]
-    errors = duplicates(cleaned)
-    return sorted((obj for _, obj in cleaned), key=sort_key), errors
+    def finish(self) -> tuple[Doc, ...]:
+        return tuple(sorted(self.docs, key=lambda d: d.key))

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import yaml
@@ -42,10 +42,18 @@ def _double_quoted(text: str) -> str:
     return '"' + _DQ_ESCAPE.sub(_escape, text) + '"'
 
 
-class _Emitter:
+class Emitter:
     def __init__(self) -> None:
         self.out: list[str] = []
         self.plain_cache: dict[str, str] = {}
+
+    def document(self, obj: dict[str, Any]) -> str:
+        """One object as a YAML document body (no `---` line)."""
+        self.out = []
+        self.mapping(obj, 0)
+        text = "".join(self.out)
+        self.out = []
+        return text
 
     def text(self, value: str) -> str:
         """A single-line string scalar: plain when unambiguous, else double-quoted."""
@@ -163,7 +171,7 @@ def _float(value: float) -> str:
 
 def to_yaml(objects: Iterable[dict[str, Any]]) -> str:
     """A multi-document stream, each document introduced by `---`."""
-    emitter = _Emitter()
+    emitter = Emitter()
     for obj in objects:
         emitter.out.append("---\n")
         emitter.mapping(obj, 0)
@@ -171,12 +179,28 @@ def to_yaml(objects: Iterable[dict[str, Any]]) -> str:
 
 
 def to_yaml_document(obj: dict[str, Any]) -> str:
-    emitter = _Emitter()
-    emitter.mapping(obj, 0)
-    return "".join(emitter.out)
+    return Emitter().document(obj)
+
+
+def yaml_stream(documents: Iterable[str]) -> Iterator[str]:
+    """YAML document bodies as one stream, each introduced by `---`."""
+    for text in documents:
+        yield "---\n"
+        yield text
+
+
+def json_document(obj: dict[str, Any]) -> str:
+    """One object as one line of canonical JSON (keys sorted; the C encoder)."""
+    return json.dumps(obj, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
+def json_stream(documents: Iterable[str]) -> Iterator[str]:
+    """A `v1` List (what `kubectl get -o json` prints for several objects), one item per line."""
+    yield '{"apiVersion":"v1","items":['
+    for index, text in enumerate(documents):
+        yield ("\n" if index == 0 else ",\n") + text
+    yield '\n],"kind":"List"}\n'
 
 
 def to_json(objects: Iterable[dict[str, Any]]) -> str:
-    """A `v1` List, as `kubectl get -o json` prints several objects."""
-    payload = {"apiVersion": "v1", "kind": "List", "items": list(objects)}
-    return json.dumps(payload, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
+    return "".join(json_stream(json_document(obj) for obj in objects))

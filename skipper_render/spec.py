@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterable
 from typing import Any, Literal
 
-from skipper_render.errors import Collector, Location, Path
+from skipper_render.errors import Collector, Path, Where
 from skipper_render.load import Document, FleetDir
 from skipper_render.model.common import dns_part, is_dns_label
 from skipper_render.model.ikanos import (
@@ -43,18 +43,18 @@ class SpecReader:
         self.strict = strict
         self.schema_lint = schema_lint or strict
 
-    def lint(self, where: Location, message: str) -> None:
+    def lint(self, where: Where, message: str) -> None:
         """A spec-schema problem: a warning, or an error under --strict."""
         if self.strict:
             self.diags.error(where, message)
         else:
             self.diags.warn(where, message)
 
-    def read(self, rel: str, where: Location) -> CapabilitySpec | None:
+    def read(self, rel: str, where: Where) -> CapabilitySpec | None:
         doc = self.fleet.load(rel, where)
         data = doc.data
         if not isinstance(data, dict):
-            self.diags.error(doc.loc(()), "a capability spec must be a mapping")
+            self.diags.error(doc.at(()), "a capability spec must be a mapping")
             return None
         dialect, version = self.version(doc)
         if dialect is None:
@@ -63,10 +63,10 @@ class SpecReader:
             from skipper_render.lint import lint
 
             for path, message in lint(doc, dialect, version):
-                self.lint(doc.loc(path), message)
+                self.lint(doc.at(path), message)
         capability = data.get("capability")
         if not isinstance(capability, dict):
-            self.diags.error(doc.loc(()), "no 'capability' section: a standalone section file cannot be deployed")
+            self.diags.error(doc.at(()), "no 'capability' section: a standalone section file cannot be deployed")
             return None
         base = posixpath.dirname(rel)
         files = [SpecFile(rel, doc.text)]
@@ -77,7 +77,7 @@ class SpecReader:
         for section in _SECTIONS:
             for path, entry in _entries(data, capability, section):
                 if not isinstance(entry, dict):
-                    self.diags.error(doc.loc(path), f"{section} entries must be mappings")
+                    self.diags.error(doc.at(path), f"{section} entries must be mappings")
                     continue
                 if "from" in entry or ("location" in entry and "import" in entry):
                     found = self.imported(doc, path, entry, section, base, imports, files)
@@ -100,7 +100,7 @@ class SpecReader:
         info: dict[str, Any] = data["info"] if isinstance(data.get("info"), dict) else {}
         display = info.get("display") or info.get("label")
         if dialect == "ikanos" and "label" in info:
-            self.lint(doc.loc(("info", "label")), "'info.label' is the naftiko name; ikanos uses 'info.display'")
+            self.lint(doc.at(("info", "label")), "'info.label' is the naftiko name; ikanos uses 'info.display'")
         labels: dict[str, Any] = info["labels"] if isinstance(info.get("labels"), dict) else {}
         return CapabilitySpec(
             dialect=dialect,
@@ -121,11 +121,11 @@ class SpecReader:
                 version = str(doc.data[dialect])
                 if version not in known:
                     self.lint(
-                        doc.loc((dialect,)),
+                        doc.at((dialect,)),
                         f"unknown {dialect} spec version {version!r} (known: {', '.join(known)})",
                     )
                 return dialect, version  # type: ignore[return-value]
-        self.diags.error(doc.loc(()), "not a capability spec: no 'ikanos:' (or legacy 'naftiko:') version key")
+        self.diags.error(doc.at(()), "not a capability spec: no 'ikanos:' (or legacy 'naftiko:') version key")
         return None, ""
 
     def imported(
@@ -141,15 +141,15 @@ class SpecReader:
         """Resolve an import entry: read the file, find the imported namespace, record the import."""
         ref = entry.get("from", entry.get("location"))
         name = entry.get("import")
-        where = doc.loc((*path, "from" if "from" in entry else "location"))
+        where = doc.at((*path, "from" if "from" in entry else "location"))
         if "from" not in entry:
             self.lint(where, "'location' on an import is the legacy form; ikanos uses 'from'")
         if not isinstance(ref, str) or not isinstance(name, str):
-            self.diags.error(doc.loc(path), "an import needs string 'import' and 'from' fields")
+            self.diags.error(doc.at(path), "an import needs string 'import' and 'from' fields")
             return None
         if not is_dns_label(name, 63):
             self.lint(
-                doc.loc((*path, "import")),
+                doc.at((*path, "import")),
                 f"import name {name!r} is not a DNS-1123 label; its ConfigMap is named after {dns_part(name)!r}",
             )
         rel = self.fleet.resolve(ref, where, base)
@@ -161,7 +161,7 @@ class SpecReader:
             files.append(SpecFile(rel, imported.text))
         alias = entry.get("as") if isinstance(entry.get("as"), str) else None
         mount = posixpath.normpath(posixpath.join("/data", ref))
-        imports.append(Import(section, name, alias, rel, mount, doc.loc(path)))
+        imports.append(Import(section, name, alias, rel, mount, doc.at(path)))
         data = imported.data if isinstance(imported.data, dict) else {}
         for index, item in enumerate(_as_list(data.get(section))):
             if isinstance(item, dict) and item.get("namespace") == name:
@@ -177,26 +177,26 @@ class SpecReader:
         kind = _LEGACY_TYPES.get(raw_type, raw_type)
         if kind not in EXPOSE_TYPES:
             self.lint(
-                doc.loc((*path, "type")),
+                doc.at((*path, "type")),
                 f"unknown expose type {raw_type!r} (known: rest, mcp, skill, control)",
             )
             return None
         if raw_type in _LEGACY_TYPES:
-            self.lint(doc.loc((*path, "type")), f"expose type {raw_type!r} is the naftiko 0.4 name of {kind!r}")
+            self.lint(doc.at((*path, "type")), f"expose type {raw_type!r} is the naftiko 0.4 name of {kind!r}")
         namespace = entry.get("namespace")
         if kind != "control" and not isinstance(namespace, str):
-            self.lint(doc.loc(path), f"{kind} expose has no 'namespace'")
+            self.lint(doc.at(path), f"{kind} expose has no 'namespace'")
         transport: Literal["http", "stdio"] = "stdio" if kind == "mcp" and entry.get("transport") == "stdio" else "http"
         port = entry.get("port")
         if transport == "stdio":
             if port is not None:
-                self.lint(doc.loc((*path, "port")), "a stdio MCP expose takes no port")
+                self.lint(doc.at((*path, "port")), "a stdio MCP expose takes no port")
             port = None
         elif isinstance(port, bool) or not isinstance(port, int):
-            self.diags.error(doc.loc(path), f"{kind} expose needs a 'port' (integer 1-65535)")
+            self.diags.error(doc.at(path), f"{kind} expose needs a 'port' (integer 1-65535)")
             return None
         elif not 1 <= port <= 65535:
-            self.diags.error(doc.loc((*path, "port")), f"port {port} is outside 1-65535")
+            self.diags.error(doc.at((*path, "port")), f"port {port} is outside 1-65535")
             return None
         address = entry.get("address")
         tags = entry.get("tags")
@@ -212,7 +212,7 @@ class SpecReader:
             resource_paths=_resource_paths(entry.get("resources")),
             auth=_auth_type(entry.get("authentication")),
             token_ref=_token_ref(entry.get("authentication")),
-            where=doc.loc(path),
+            where=doc.at(path),
             tags=tuple(str(t) for t in tags) if isinstance(tags, list) else (),
             lifecycle=str(entry["lifecycle"]) if "lifecycle" in entry else None,
             sampling=float(sampling) if isinstance(sampling, int | float) and not isinstance(sampling, bool) else None,
@@ -222,22 +222,22 @@ class SpecReader:
     def consume(self, doc: Document, path: Path, entry: dict[str, Any]) -> Consume:
         namespace = entry.get("namespace")
         if not isinstance(namespace, str):
-            self.lint(doc.loc(path), "consumes entry has no 'namespace'")
+            self.lint(doc.at(path), "consumes entry has no 'namespace'")
         base_uri = entry.get("baseUri")
         if isinstance(base_uri, str) and "{" in base_uri:
-            self.lint(doc.loc((*path, "baseUri")), f"baseUri {base_uri!r} contains a template; it must be a URL")
-        return Consume(str(namespace or ""), base_uri if isinstance(base_uri, str) else None, doc.loc(path))
+            self.lint(doc.at((*path, "baseUri")), f"baseUri {base_uri!r} contains a template; it must be a URL")
+        return Consume(str(namespace or ""), base_uri if isinstance(base_uri, str) else None, doc.at(path))
 
     def bind(self, doc: Document, path: Path, entry: dict[str, Any]) -> Bind | None:
         namespace, keys, location = entry.get("namespace"), entry.get("keys"), entry.get("location")
         if not isinstance(namespace, str) or not isinstance(keys, dict):
-            self.lint(doc.loc(path), "a bind needs a 'namespace' and a 'keys' mapping")
+            self.lint(doc.at(path), "a bind needs a 'namespace' and a 'keys' mapping")
             return None
         if location is not None and not isinstance(location, str):
-            self.diags.error(doc.loc((*path, "location")), "bind 'location' must be a URI string")
+            self.diags.error(doc.at((*path, "location")), "bind 'location' must be a URI string")
             return None
         pairs = tuple(sorted((str(k), str(v)) for k, v in keys.items()))
-        return Bind(namespace, location, pairs, doc.loc(path))
+        return Bind(namespace, location, pairs, doc.at(path))
 
     def check_exposes(self, exposes: Iterable[Expose]) -> None:
         by_port: dict[int, Expose] = {}

@@ -16,7 +16,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from skipper_render.errors import Collector, Location
+from skipper_render.errors import Collector, Where
 from skipper_render.load import FleetDir
 from skipper_render.model.ikanos import CapabilitySpec
 from skipper_render.spec import SpecReader
@@ -29,7 +29,7 @@ def entry_path(digest: str) -> str:
     return posixpath.join(STORE, digest.removeprefix("sha256:"))
 
 
-def read(fleet: FleetDir, digest: str, where: Location, diags: Collector, strict: bool) -> CapabilitySpec | None:
+def read(fleet: FleetDir, digest: str, where: Where, diags: Collector, strict: bool) -> CapabilitySpec | None:
     """The pinned bundle from the store, verified against its digest."""
     entry = entry_path(digest)
     index = fleet.root / entry / INDEX

@@ -158,7 +158,7 @@ def test_kube_version_must_serve_the_output() -> None:
                 "naftiko.fleet.yaml": fleet_yaml("hello: {spec: hello.ikanos.yml, labels: [a]}"),
                 "hello.ikanos.yml": MINIMAL_SPEC,
             },
-            "naftiko.fleet.yaml:7:37: capabilities.hello.labels: expected a mapping, found list",
+            "naftiko.fleet.yaml:7:37: capabilities.hello.labels: expected a mapping, found a list",
         ),
     ],
 )

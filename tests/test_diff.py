@@ -68,7 +68,7 @@ def test_against_a_git_ref(tmp_path: Path) -> None:
     assert "-          value: info\n+          value: debug\n" in out
     code, _, err = run("diff", str(repo / "fleet"), "--env", "dev", "--against", "no-such-ref")
     assert code == 1
-    assert "git archive 'no-such-ref'" in err
+    assert "--against: git rev-parse 'no-such-ref'" in err
 
 
 def test_needs_exactly_one_comparison() -> None:

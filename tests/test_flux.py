@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -19,49 +20,83 @@ from skipper_render.resources import FLUX_SUBSTITUTE
 DEMO = FIXTURES / "valid" / "demo"
 
 
-def test_flux_objects_for_git_and_oci() -> None:
-    for source, kind, url in (
-        ("git", "GitRepository", "https://github.com/example/fleet.git"),
-        ("oci", "OCIRepository", "oci://ghcr.io/example/fleet"),
+def _flux(*args: str) -> tuple[int, list[dict[str, Any]], str]:
+    result = CliRunner().invoke(main, ["flux", *args])
+    docs = list(yaml.safe_load_all(result.stdout)) if result.exit_code == 0 else []
+    for doc in docs:
+        validate_object(doc)
+    return result.exit_code, docs, result.stderr
+
+
+def test_flux_objects_for_one_cluster_git_and_oci() -> None:
+    for source, kind, url, base in (
+        ("git", "GitRepository", "https://github.com/example/fleet.git", "./rendered/prod/prod-eu"),
+        ("oci", "OCIRepository", "oci://ghcr.io/example/fleet", "."),
     ):
-        result = CliRunner().invoke(main, ["flux", str(DEMO), "--env", "prod", "--source", source, "--url", url])
-        assert result.exit_code == 0, result.stderr
-        docs = list(yaml.safe_load_all(result.stdout))
-        for doc in docs:
-            validate_object(doc)
+        code, docs, err = _flux(str(DEMO), "--env", "prod", "--cluster", "prod-eu", "--source", source, "--url", url)
+        assert code == 0, err
         assert docs[0]["kind"] == kind
         kustomizations = {d["metadata"]["name"]: d["spec"] for d in docs[1:]}
-        assert set(kustomizations) == {
-            "shipyard-prod-prod-eu",
-            "shipyard-prod-prod-us",
-            "shipyard-prod-prod-eu-fleet",
-            "shipyard-prod-prod-us-fleet",
-        }
-        spec = kustomizations["shipyard-prod-prod-eu"]
-        assert (spec["prune"], spec["wait"], spec["path"]) == (True, True, "./rendered/prod/prod-eu/capabilities")
-        assert spec["dependsOn"] == [{"name": "shipyard-prod-prod-eu-fleet"}]
+        assert set(kustomizations) == {"shipyard-prod", "shipyard-prod-fleet"}
+        spec = kustomizations["shipyard-prod"]
+        assert (spec["prune"], spec["wait"], spec["path"]) == (True, True, f"{base}/capabilities")
+        assert kustomizations["shipyard-prod-fleet"]["path"] == f"{base}/fleet"
+        assert spec["dependsOn"] == [{"name": "shipyard-prod-fleet"}]
         assert spec["sourceRef"] == {"kind": kind, "name": "shipyard"}
+    assert docs[0]["spec"]["ref"] == {"tag": "prod-prod-eu"}  # what the recipe pushes
 
 
-def test_fleet_part_gets_its_own_kustomization_and_dependency() -> None:
-    result = CliRunner().invoke(
-        main,
-        [
-            "flux",
-            str(FIXTURES / "valid" / "operator"),
-            "--env",
-            "staging",
-            "--url",
-            "https://git.example/f",
-            "--target",
-            "operator",
-        ],
+def test_a_multi_cluster_environment_needs_a_cluster_and_oci_needs_oci_urls() -> None:
+    code, _, err = _flux(str(DEMO), "--env", "prod", "--url", "https://git.example/f.git")
+    assert code == 1 and "prod runs in 2 clusters (prod-eu, prod-us)" in err and "--cluster" in err
+    code, _, err = _flux(str(DEMO), "--env", "dev", "--source", "oci", "--url", "https://ghcr.io/x")
+    assert code == 1 and "--url: an OCI source needs an oci:// URL" in err
+
+
+def test_the_ci_recipe_lays_out_every_path_the_kustomizations_name(tmp_path: Path) -> None:
+    """README's Flux recipe: render --all-envs, then the Flux objects of each cluster; every
+    Kustomization path must exist in what git holds (git) or in the artifact pushed from the leaf (oci)."""
+    repo = tmp_path / "repo"
+    shutil.copytree(DEMO, repo / "fleet")
+    run = CliRunner().invoke(
+        main, ["render", str(repo / "fleet"), "--all-envs", "--output-dir", str(repo / "rendered")]
     )
-    docs = list(yaml.safe_load_all(result.stdout))
-    by_name = {d["metadata"]["name"]: d["spec"] for d in docs[1:]}
-    assert by_name["harbor-staging-fleet"]["path"] == "./rendered/staging/fleet"
-    assert by_name["harbor-staging"]["dependsOn"] == [{"name": "harbor-staging-fleet"}]
-    assert by_name["harbor-staging"]["path"] == "./rendered/staging/capabilities"
+    assert run.exit_code == 0, run.stderr
+    leaves = {("dev", None), ("staging", None), ("prod", "prod-eu"), ("prod", "prod-us")}
+    for env, cluster in sorted(leaves, key=str):
+        leaf = repo / "rendered" / env / (cluster or "")
+        assert (
+            leaf / "fleet" / "_cluster" / f"namespace_shipyard-{env}.yaml"
+        ).is_file()  # kustomize-controller creates none
+        flags = ["--cluster", cluster] if cluster else []
+        for source, url, root in (("git", "https://git.example/f.git", repo), ("oci", "oci://r.example/f", leaf)):
+            code, docs, err = _flux(str(repo / "fleet"), "--env", env, *flags, "--source", source, "--url", url)
+            assert code == 0, err
+            for ks in (d for d in docs if d["kind"] == "Kustomization"):
+                path = root / ks["spec"]["path"]
+                assert path.is_dir() and any(path.rglob("*.yaml")), f"{source} {env}/{cluster}: {ks['spec']['path']}"
+    check = CliRunner().invoke(main, ["render", str(repo / "fleet"), "--all-envs", "--check", str(repo / "rendered")])
+    assert check.exit_code == 0, check.stderr
+
+
+def test_generated_files_can_be_checked(tmp_path: Path) -> None:
+    args = [str(DEMO), "--env", "dev", "--url", "https://git.example/f.git"]
+    target = tmp_path / "flux.yaml"
+    target.write_text(CliRunner().invoke(main, ["flux", *args]).stdout)
+    assert CliRunner().invoke(main, ["flux", *args, "--check", str(target)]).exit_code == 0
+    stale = CliRunner().invoke(main, ["flux", *args[:-1], "https://git.example/other.git", "--check", str(target)])
+    assert stale.exit_code == 1 and "is stale; regenerate it" in stale.stderr
+
+
+def test_rollouts_get_health_checks_flux_can_evaluate() -> None:
+    _, docs, _ = _flux(
+        str(FIXTURES / "valid" / "routing-istio"), "--env", "prod", "--cluster", "prod-eu", "--url", "https://g/f"
+    )
+    spec = next(d["spec"] for d in docs if d["metadata"]["name"] == "harbor-prod")
+    assert spec["wait"] is True
+    (check,) = spec["healthCheckExprs"]
+    assert (check["apiVersion"], check["kind"]) == ("argoproj.io/v1alpha1", "Rollout")
+    assert "string(metadata.generation)" in check["inProgress"]  # Rollout's observedGeneration is a string
 
 
 def _flux_substitute(text: str, variables: dict[str, str]) -> str:
@@ -84,7 +119,8 @@ def test_objects_holding_dollar_brace_opt_out_of_substitution(tmp_path: Path) ->
 
 
 def _kustomizations(fleet: Path, env: str) -> dict[str, dict[str, Any]]:
-    result = CliRunner().invoke(main, ["flux", str(fleet), "--env", env, "--url", "https://git.example/f.git"])
+    args = ["flux", str(fleet), "--env", env, "--cluster", f"{env}-eu", "--url", "https://git.example/f.git"]
+    result = CliRunner().invoke(main, args)
     assert result.exit_code == 0, result.stderr
     docs = list(yaml.safe_load_all(result.stdout))
     for doc in docs:

@@ -19,7 +19,7 @@ from skipper_render import render
 
 DEMO = FIXTURES / "valid" / "demo"
 ENVIRONMENTS_LINE = line_of(DEMO / "naftiko.fleet.yaml", "  environments:")
-UNKNOWN_QA = "unknown environment 'qa' (known: dev, prod, staging)"
+UNKNOWN_QA = "unknown environment 'qa' given by RenderConfig spec.env (known: dev, prod, staging)"
 KRM = Path(__file__).parent / "krm"
 SKIPPER_KRM = Path(sys.executable).parent / "skipper-krm"
 
@@ -91,38 +91,48 @@ def test_not_a_render_config_is_an_error(workdir: Path) -> None:
 def _plugin_home(tmp_path: Path) -> Path:
     home = tmp_path / "plugins"
     plugin = home / "fleet.naftiko.io" / "v1alpha1" / "renderconfig" / "RenderConfig"
-    plugin.parent.mkdir(parents=True)
+    plugin.parent.mkdir(parents=True, exist_ok=True)
     plugin.write_text(f'#!/bin/sh\nexec "{SKIPPER_KRM}" "$@"\n')
     plugin.chmod(0o755)
     return home
 
 
-def _kubectl_kustomize(workdir: Path, spec: str) -> subprocess.CompletedProcess[bytes]:
-    """`kubectl kustomize --enable-alpha-plugins` on an app whose only generator is a RenderConfig."""
-    app = workdir / "app"
-    app.mkdir()
-    (app / "kustomization.yaml").write_text("generators:\n  - render.yaml\n")
+def _kubectl_kustomize(workdir: Path, spec: str, section: str = "generators") -> subprocess.CompletedProcess[bytes]:
+    """`kubectl kustomize --enable-alpha-plugins` on a kustomization beside the fleet dir."""
+    (workdir / "kustomization.yaml").write_text(f"resources: [extra.yaml]\n{section}:\n  - render.yaml\n")
+    (workdir / "extra.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: keep-me}\n")
     config = "apiVersion: fleet.naftiko.io/v1alpha1\nkind: RenderConfig\nmetadata: {name: shipyard}\n"
-    (app / "render.yaml").write_text(f"{config}spec: {spec}\n")
+    (workdir / "render.yaml").write_text(f"{config}spec: {spec}\n")
     env = {**os.environ, "KUSTOMIZE_PLUGIN_HOME": str(_plugin_home(workdir))}
-    cmd = ["kubectl", "kustomize", "--enable-alpha-plugins", str(app)]
+    cmd = ["kubectl", "kustomize", "--enable-alpha-plugins", str(workdir)]
     return subprocess.run(cmd, env=env, capture_output=True, check=False)
 
 
 @pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl is not installed")
-def test_real_kubectl_kustomize_runs_the_exec_plugin(workdir: Path) -> None:
-    built = _kubectl_kustomize(workdir, "{path: ../fleet, env: prod, cluster: prod-eu}")
+@pytest.mark.parametrize("section", ["generators", "transformers"])
+def test_real_kubectl_kustomize_runs_the_exec_plugin(workdir: Path, section: str) -> None:
+    built = _kubectl_kustomize(workdir, "{path: fleet, env: prod, cluster: prod-eu}", section)
     assert built.returncode == 0, built.stderr
     expected = render(workdir / "fleet", "prod", cluster="prod-eu").objects
-    assert _canonical(list(yaml.safe_load_all(built.stdout))) == _canonical(list(expected))
+    extra = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "keep-me"}}
+    # as a transformer, the resources kustomize passes in come back (kustomize drops what is not returned)
+    assert _canonical(list(yaml.safe_load_all(built.stdout))) == _canonical([extra, *expected])
 
 
 @pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl is not installed")
 def test_exec_plugin_errors_fail_the_build(workdir: Path) -> None:
-    built = _kubectl_kustomize(workdir, "{path: ../fleet, env: qa}")
+    built = _kubectl_kustomize(workdir, "{path: fleet, env: qa}")
     assert built.returncode != 0
     assert built.stdout == b""
-    assert b"unknown environment 'qa'" in built.stderr
+    assert b"unknown environment 'qa' given by RenderConfig spec.env" in built.stderr
+
+
+@pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl is not installed")
+def test_spec_path_may_not_leave_the_kustomization(workdir: Path) -> None:
+    for path in ("../fleet", "/etc", "fleet/../../x"):
+        built = _kubectl_kustomize(workdir, f"{{path: '{path}', env: prod}}")
+        assert built.returncode != 0
+        assert b"must stay inside the kustomization directory" in built.stderr
 
 
 @pytest.mark.skipif(shutil.which("kpt") is None, reason="kpt is not installed")
@@ -130,11 +140,10 @@ def test_real_kpt_runs_the_krm_function(workdir: Path) -> None:
     package = workdir / "pkg"
     package.mkdir()
     config = yaml.safe_load((KRM / "generator.yaml").read_text())["functionConfig"]
-    config["spec"]["path"] = "../fleet"
     (workdir / "render.yaml").write_text(yaml.safe_dump(config))
     proc = subprocess.run(
-        ["kpt", "fn", "eval", ".", "--exec", str(SKIPPER_KRM), "--fn-config", "../render.yaml"],
-        cwd=package,
+        ["kpt", "fn", "eval", "pkg", "--exec", str(SKIPPER_KRM), "--fn-config", "render.yaml"],
+        cwd=workdir,
         capture_output=True,
         check=False,
     )

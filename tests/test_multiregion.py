@@ -30,7 +30,9 @@ def test_standby_clusters_run_a_warm_standby() -> None:
 
 
 def test_unknown_cluster_is_an_error() -> None:
-    with pytest.raises(ValidationError, match=r"unknown cluster 'prod-ap' \(known: prod-eu, prod-us\)"):
+    with pytest.raises(
+        ValidationError, match=r"unknown cluster 'prod-ap' given by --cluster \(known: prod-eu, prod-us\)"
+    ):
         render(DEMO, "prod", cluster="prod-ap")
 
 

@@ -23,9 +23,10 @@ OWNED: tuple[tuple[str, str, tuple[str, ...]], ...] = (
 
 
 def argocd_ignore_differences() -> list[dict[str, Any]]:
-    """`ignoreDifferences` entries: `.spec.http[].route[].weight` and the like."""
+    """`ignoreDifferences` entries: `.spec.http[]?.route[]?.weight` and the like (`[]?`: no error
+    when the list is absent)."""
     return [
-        {"group": group, "kind": kind, "jqPathExpressions": ["".join("[]" if p == ANY else f".{p}" for p in path)]}
+        {"group": group, "kind": kind, "jqPathExpressions": ["".join("[]?" if p == ANY else f".{p}" for p in path)]}
         for group, kind, path in OWNED
     ]
 

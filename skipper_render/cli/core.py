@@ -8,18 +8,20 @@ from pathlib import Path
 
 import click
 
-from skipper_render import serialize
 from skipper_render.cli.base import (
     PATH_ARG,
     fail,
     main,
     parse_api_versions,
-    render_or_fail,
     target_of,
     warn,
 )
 from skipper_render.errors import SkipperError
 from skipper_render.render import RenderRequest, render_request, validate
+
+TARGET_OPT = click.option(
+    "--target", type=click.Choice(["kubernetes", "operator"]), default="kubernetes", show_default=True
+)
 
 
 @main.command("render")
@@ -34,16 +36,22 @@ from skipper_render.render import RenderRequest, render_request, validate
     show_default=True,
     help="fleet: only fleet-level objects (gateways, dashboards, classes); capabilities: the rest.",
 )
-@click.option("--target", type=click.Choice(["kubernetes", "operator"]), default="kubernetes", show_default=True)
+@TARGET_OPT
 @click.option("-o", "--output", "fmt", type=click.Choice(["yaml", "json"]), default="yaml", show_default=True)
 @click.option(
     "--output-dir",
     metavar="DIR",
     type=click.Path(path_type=Path),
-    help="Write one file per object into DIR (atomically).",
+    help="Write one file per object into DIR, replacing an earlier render there (never other files).",
 )
 @click.option(
     "--check", "check_dir", metavar="DIR", type=click.Path(path_type=Path), help="Fail with the diff when DIR is stale."
+)
+@click.option("--at", "at", metavar="GIT_REF", help="Render the fleet as it was at this git revision (replay).")
+@click.option(
+    "--all-envs",
+    is_flag=True,
+    help="Every environment (each cluster) into DIR/<env>[/<cluster>]/{fleet,capabilities} (--output-dir/--check).",
 )
 @click.option("--strict", is_flag=True, help="Spec-schema warnings become errors.")
 @click.option("--kube-version", help="Target cluster version (as Argo CD's KUBE_VERSION).")
@@ -58,6 +66,8 @@ def render_cmd(
     fmt: str,
     output_dir: Path | None,
     check_dir: Path | None,
+    at: str | None,
+    all_envs: bool,
     strict: bool,
     kube_version: str | None,
     api_versions: str | None,
@@ -65,6 +75,12 @@ def render_cmd(
     """Render the fleet at PATH (a directory or a manifest file) for one environment."""
     if output_dir is not None and check_dir is not None:
         raise click.UsageError("--output-dir and --check cannot be used together")
+    if all_envs and (output_dir is None) == (check_dir is None):
+        raise click.UsageError("--all-envs writes a tree: give --output-dir DIR or --check DIR")
+    if all_envs and (env or cluster or capability or part != "all"):
+        raise click.UsageError(
+            "--all-envs renders every environment and cluster whole: drop --env/--cluster/--capability/--part"
+        )
     request = RenderRequest(
         path=path,
         env=env,
@@ -75,32 +91,58 @@ def render_cmd(
         strict=strict,
         api_versions=parse_api_versions(api_versions),
         kube_version=kube_version,
+        output="json" if fmt == "json" and output_dir is None and check_dir is None else "yaml",
     )
-    result = render_or_fail(request)
-    warn(result.warnings)
-    if check_dir is not None or output_dir is not None:
-        _write_or_check(result.objects, output_dir, check_dir)
+    if at is None:
+        _emit(request, all_envs, output_dir, check_dir)
         return
-    text = serialize.to_json(result.objects) if fmt == "json" else serialize.to_yaml(result.objects)
-    sys.stdout.write(text)
+    from skipper_render.workflows import review
+
+    with review.temporary_dir() as tmp:
+        try:
+            checked_out = review.checkout(path, at, Path(tmp))
+        except SkipperError as exc:
+            fail(exc)
+        _emit(request._replace(path=checked_out), all_envs, output_dir, check_dir)
 
 
-def _write_or_check(objects: tuple[dict[str, object], ...], output_dir: Path | None, check_dir: Path | None) -> None:
-    from skipper_render import output  # file I/O helpers load only when asked for
+def _emit(request: RenderRequest, all_envs: bool, output_dir: Path | None, check_dir: Path | None) -> None:
+    from skipper_render import output
 
-    if check_dir is not None:
-        from skipper_render.workflows import review
+    try:
+        if all_envs:
+            from skipper_render.workflows.tree import render_tree
 
-        changes = review.compare(review.from_dir(check_dir), review.keyed(objects), str(check_dir), "rendered")
-        stale = review.unified(changes)
-        if stale:
-            click.echo(stale, err=True, nl=False)
-            click.echo(f"skipper: {check_dir} is stale; re-render it with --output-dir", err=True)
-            sys.exit(1)
-        return
-    if output_dir is not None:
-        count = output.write_dir(objects, output_dir)
-        click.echo(f"wrote {count} objects to {output_dir}", err=True)
+            tree = render_tree(request)
+            files, root, warnings = tree.files, tree.root, tree.warnings
+        else:
+            result = render_request(request)
+            if output_dir is None and check_dir is None:
+                warn(result.warnings)
+                result.write_to(sys.stdout)
+                return
+            files, root, warnings = output.files(result), result.root, result.warnings
+        warn(warnings)
+        if check_dir is not None:
+            _check(files, check_dir)
+            return
+        assert output_dir is not None
+        count = output.write_files(files, output_dir, root)
+    except SkipperError as exc:
+        fail(exc)
+    click.echo(f"wrote {count} objects to {output_dir}", err=True)
+
+
+def _check(files: dict[str, str], check_dir: Path) -> None:
+    """Exit 1 with the differences when DIR is not exactly this render (names only for foreign files)."""
+    from skipper_render.workflows import review
+
+    expected = review.Side({rel.removesuffix(".yaml"): text for rel, text in files.items()})
+    stale = review.unified(review.compare(review.from_dir(check_dir), expected, str(check_dir), "rendered"))
+    if stale:
+        click.echo(stale, err=True, nl=False)
+        click.echo(f"skipper: {check_dir} is stale; re-render it with --output-dir", err=True)
+        sys.exit(1)
 
 
 @main.command("validate")
@@ -126,17 +168,13 @@ def schema_cmd(kind: str) -> None:
     sys.stdout.write(json.dumps(json_schema(kind), indent=2, sort_keys=True) + "\n")
 
 
-if __name__ == "__main__":  # pragma: no cover
-    main()
-
-
 @main.command("diff")
 @PATH_ARG
 @click.option("--env", "env", help="Environment to render (required when the fleet declares environments).")
-@click.option("--against", help="A git ref (render the fleet as it was there) or a rendered directory.")
+@click.option("--against", metavar="GIT_REF|DIR", help="A git revision (the fleet as it was there) or a rendered dir.")
 @click.option("--env-b", help="Compare --env with this environment of the same tree.")
 @click.option("--cluster", help="Cluster of a multi-cluster environment.")
-@click.option("--target", type=click.Choice(["kubernetes", "operator"]), default="kubernetes", show_default=True)
+@TARGET_OPT
 @click.option("--format", "fmt", type=click.Choice(["unified", "markdown"]), default="unified", show_default=True)
 @click.option("--exit-code", is_flag=True, help="Exit 1 when there are differences (as git diff --exit-code).")
 def diff_cmd(
@@ -149,28 +187,28 @@ def diff_cmd(
     fmt: str,
     exit_code: bool,
 ) -> None:
-    """Rendered diff for review and PR comments: environments, git refs or rendered directories."""
+    """Rendered diff for review and PR comments: environments, git revisions or rendered directories."""
     from skipper_render.workflows import review
 
     if (against is None) == (env_b is None):
         raise click.UsageError("give exactly one of --against GIT_REF|DIR and --env-b ENV")
     kind = target_of(target)
 
-    def rendered(fleet: Path, environment: str | None) -> tuple[dict[str, object], ...]:
-        return render_request(RenderRequest(fleet, environment, cluster=cluster, target=kind)).objects
+    def rendered(fleet: Path, environment: str | None, drop_namespace: bool = False) -> review.Side:
+        result = render_request(RenderRequest(fleet, environment, cluster=cluster, target=kind))
+        return review.keyed(result.yaml_documents(), drop_namespace)
 
     try:
         if env_b is not None:
-            old = review.keyed(rendered(path, env), drop_namespace=True)
-            new = review.keyed(rendered(path, env_b), drop_namespace=True)
+            old, new = rendered(path, env, True), rendered(path, env_b, True)
             labels = (env or "default", env_b)
         elif against is not None and Path(against).is_dir():
-            old, new = review.from_dir(Path(against)), review.keyed(rendered(path, env))
+            old, new = review.from_dir(Path(against)), rendered(path, env)
             labels = (against, "rendered")
         else:
             with review.temporary_dir() as tmp:
-                old = review.keyed(rendered(review.checkout(path, str(against), Path(tmp)), env))
-            new = review.keyed(rendered(path, env))
+                old = rendered(review.checkout(path, str(against), Path(tmp), "--against"), env)
+            new = rendered(path, env)
             labels = (str(against), "working-tree")
     except SkipperError as exc:
         fail(exc)

@@ -9,6 +9,7 @@ from skipper_render.generators import (
     mcp_gateway,
     mesh,
     monitoring,
+    namespace,
     observability,
     operator,
     rest_gateway,
@@ -25,6 +26,7 @@ OPERATOR: frozenset[Target] = frozenset({"operator"})
 BOTH: frozenset[Target] = KUBERNETES | OPERATOR
 
 FAMILIES: tuple[Family, ...] = (
+    Family("namespace", BOTH, fleet=namespace.generate),
     Family("config", BOTH, per_capability=config.generate),
     Family("workload", KUBERNETES, per_capability=workload.generate),
     Family("scaling", KUBERNETES, per_capability=scaling.generate),

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
-from skipper_render.errors import Location
+from skipper_render.errors import Where
 from skipper_render.generators.base import Context, Obj
 
 
@@ -23,9 +23,7 @@ class Rule(NamedTuple):
     canary: str | None = None  # an Argo Rollouts canary Service, weighted 0 until the rollout moves it
 
 
-def httproute(
-    ctx: Context, metadata: dict[str, Any], host: str | None, rules: list[Rule], where: Location
-) -> Obj | None:
+def httproute(ctx: Context, metadata: dict[str, Any], host: str | None, rules: list[Rule], where: Where) -> Obj | None:
     cfg = ctx.fleet.spec.routing.ingress
     if cfg is None or cfg.gateway is None:
         ctx.diags.error(where, "routes with routing.ingress.api 'gateway' need routing.ingress.gateway")
@@ -90,7 +88,7 @@ def ingress(ctx: Context, metadata: dict[str, Any], host: str | None, rules: lis
     }
 
 
-def route(ctx: Context, metadata: dict[str, Any], host: str | None, rules: list[Rule], where: Location) -> list[Obj]:
+def route(ctx: Context, metadata: dict[str, Any], host: str | None, rules: list[Rule], where: Where) -> list[Obj]:
     """The route for `rules`, or nothing when the fleet configures no `routing.ingress`."""
     cfg = ctx.fleet.spec.routing.ingress
     if cfg is None or not rules:

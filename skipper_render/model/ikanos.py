@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 from typing import Literal, NamedTuple
 
-from skipper_render.errors import Location
+from skipper_render.errors import Where
 
 Dialect = Literal["ikanos", "naftiko"]
 ExposeType = Literal["rest", "mcp", "skill", "control"]
@@ -48,7 +48,7 @@ class Expose(NamedTuple):
     tools: tuple[str, ...]
     resource_paths: tuple[str, ...]
     auth: str | None
-    where: Location
+    where: Where
     tags: tuple[str, ...] = ()
     lifecycle: str | None = None
     token_ref: str | None = None  # bearer auth: the bind variable in `token: "{{VAR}}"`
@@ -59,14 +59,14 @@ class Expose(NamedTuple):
 class Consume(NamedTuple):
     namespace: str
     base_uri: str | None
-    where: Location
+    where: Where
 
 
 class Bind(NamedTuple):
     namespace: str
     location: str | None
     keys: tuple[tuple[str, str], ...]
-    where: Location
+    where: Where
 
 
 class Import(NamedTuple):
@@ -75,7 +75,7 @@ class Import(NamedTuple):
     alias: str | None
     file: str  # fleet-relative path of the imported file
     mount: str  # path relative to the spec's directory, as the engine resolves it under /data
-    where: Location
+    where: Where
 
 
 class CapabilitySpec(NamedTuple):

@@ -12,7 +12,6 @@ from collections.abc import Sequence
 
 from skipper_render.errors import Location, ValidationError
 from skipper_render.render import RenderResult
-from skipper_render.serialize import to_yaml
 
 FIELD_MANAGER = "skipper-render"
 
@@ -33,7 +32,7 @@ def apply(result: RenderResult, kubectl: str, dry_run: bool, cluster: str | None
     args = [*_context(cluster), "apply", "--server-side", f"--field-manager={FIELD_MANAGER}", "-f", "-"]
     if dry_run:
         args.append("--dry-run=server")
-    return _run(kubectl, args, to_yaml(result.objects))
+    return _run(kubectl, args, result.to_yaml())
 
 
 def status(result: RenderResult, kubectl: str, cluster: str | None) -> int:

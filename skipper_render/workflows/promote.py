@@ -96,7 +96,7 @@ def apply(fleet: Path, env: str, pins: dict[str, tuple[str, str]]) -> PinChange:
         overlay.write_text(before_text, encoding="utf-8")  # leave the repository as it was
         raise
     changes = review.compare(
-        review.keyed(before.objects), review.keyed(after.objects), f"{env}-before", f"{env}-pinned"
+        review.keyed(before.yaml_documents()), review.keyed(after.yaml_documents()), f"{env}-before", f"{env}-pinned"
     )
     return PinChange(overlay, pins, review.unified(changes))
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from skipper_render import names
 from skipper_render.generators.base import Context
+from skipper_render.model.klass import ClassSpec
 from skipper_render.resolve import ResolvedCapability
 
 REQUEST_TIMEOUT = "30s"  # one request, retries included: the same bound in every mesh
@@ -26,12 +27,12 @@ def retries(cap: ResolvedCapability) -> int:
     return max((retry.maxAttempts or 1) - 1, 0) if retry else 0
 
 
-def ejection(cap: ResolvedCapability) -> tuple[int, str] | None:
-    """The class's circuit breaker as endpoint ejection: (consecutive failures, time ejected).
+def ejection(klass: ClassSpec) -> tuple[int, str] | None:
+    """A class's circuit breaker as endpoint ejection: (consecutive failures, time ejected).
 
     Resilience4j trips on a failure rate over a sliding window; meshes eject an endpoint after
     consecutive failures, so the count is the window's share of failures at the threshold."""
-    breaker = cap.klass.resilience.circuitBreaker if cap.klass.resilience else None
+    breaker = klass.resilience.circuitBreaker if klass.resilience else None
     if breaker is None:
         return None
     failures = max(1, round((breaker.slidingWindowSize or 10) * (breaker.failureRateThreshold or 50) / 100))

@@ -24,11 +24,11 @@ def _defaults(cap: ResolvedCapability, ctx: Context) -> dict[str, Any]:
     if bulkhead is not None and bulkhead.maxConcurrentCalls:
         spec["maxInboundConnections"] = bulkhead.maxConcurrentCalls
     overrides = []
-    for callee in ctx.fleet.callees.get(cap.name, ()):
-        found = ejection(callee)
+    for callee, klass in ctx.fleet.callees(cap.name):
+        found = ejection(klass)
         if found is not None:
             check = {"interval": "10s", "maxFailures": found[0], "baseEjectionTime": found[1]}
-            overrides.append({"name": callee.name, "passiveHealthCheck": check})
+            overrides.append({"name": callee, "passiveHealthCheck": check})
     if overrides:
         spec["upstreamConfig"] = {"overrides": overrides}
     return spec

@@ -44,7 +44,7 @@ def generate(cap: ResolvedCapability, ctx: Context, allowed: set[str]) -> list[O
     if resilience and resilience.bulkhead and resilience.bulkhead.maxConcurrentCalls:
         limit = resilience.bulkhead.maxConcurrentCalls
         policy["connectionPool"] = {"http": {"http2MaxRequests": limit, "http1MaxPendingRequests": limit}}
-    found = ejection(cap)
+    found = ejection(cap.klass)
     if found is not None:
         failures, ejected = found
         policy["outlierDetection"] = {

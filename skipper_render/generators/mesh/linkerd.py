@@ -20,7 +20,7 @@ DEFAULT_MAX_PENALTY_MS = 60_000  # the proxy's; the min penalty may not exceed t
 
 def service_annotations(cap: ResolvedCapability) -> dict[str, str]:
     """The class's circuit breaker as consecutive failure accrual, read by every client's proxy."""
-    found = ejection(cap)
+    found = ejection(cap.klass)
     if found is None:
         return {}
     failures, ejected = found
