@@ -21,8 +21,11 @@ def format_path(path: Path) -> str:
     for part in path:
         if isinstance(part, int):
             out += f"[{part}]"
-        else:
-            out += f".{part}" if out else part
+            continue
+        name = part
+        if not name.isprintable() or len(name) > 60:  # a key with a newline must not break the line
+            name = repr(name[:57] + "..." if len(name) > 60 else name)
+        out += f".{name}" if out else name
     return out
 
 

@@ -252,7 +252,8 @@ class _Builder:
             mark = exc.problem_mark or exc.context_mark
             line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
             problem = exc.problem or exc.context or "invalid YAML"
-            if "'\\t'" in problem:
+            index = getattr(mark, "index", -1) if mark else -1
+            if "'\\t'" in problem or (0 <= index < len(text) and text[index] == "\t"):
                 problem = "a tab character: YAML indents with spaces only"
             raise LoadError.at(Location(self.file, line, col), f"YAML syntax error: {problem}") from None
         except yaml.YAMLError as exc:

@@ -20,7 +20,7 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -90,7 +90,7 @@ def write_dir(result: RenderResult, target: Path) -> int:
     return write_files(files(result), target, result.root)
 
 
-def write_files(rendered: dict[str, str], target: Path, fleet_root: Path) -> int:
+def write_files(rendered: Mapping[str, str | bytes], target: Path, fleet_root: Path) -> int:
     """Replace DIR with exactly these files (relative path -> text), or refuse and change nothing."""
     target = Path(os.path.abspath(target))
     check_target(target, fleet_root)
@@ -105,7 +105,7 @@ def write_files(rendered: dict[str, str], target: Path, fleet_root: Path) -> int
         for rel, text in rendered.items():
             path = staging / rel
             path.parent.mkdir(mode=0o755, parents=True, exist_ok=True)
-            path.write_text(text, encoding="utf-8")
+            path.write_bytes(text.encode() if isinstance(text, str) else text)
         if target.is_dir() and any(target.iterdir()):
             with _locked_marker(target):
                 _exchange(staging, target)  # staging now holds the previous tree

@@ -27,7 +27,7 @@ def seconds(duration: str) -> float:
 def canonical(value: str | int | float) -> str:
     """Canonical text of a quantity; raises ValueError when `value` is not one."""
     text = str(value).strip()
-    match = _PATTERN.match(text)
+    match = _PATTERN.fullmatch(text)
     if not match:
         raise ValueError(f"{value!r} is not a Kubernetes quantity (e.g. 250m, 0.5, 512Mi, 1Gi)")
     number, suffix = Decimal(match.group(1)), match.group(2) or ""

@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterable
 from typing import Any, Literal
 
-from skipper_render.errors import Collector, Path, Where
+from skipper_render.errors import Collector, Path, Where, shorten
 from skipper_render.load import Document, FleetDir
 from skipper_render.model.common import dns_part, is_dns_label
 from skipper_render.model.ikanos import (
@@ -153,6 +153,13 @@ class SpecReader:
                 f"import name {name!r} is not a DNS-1123 label; its ConfigMap is named after {dns_part(name)!r}",
             )
         rel = self.fleet.resolve(ref, where, base)
+        mount = posixpath.normpath(posixpath.join("/data", ref))
+        if not mount.startswith("/data/"):
+            self.diags.error(where, f"import {shorten(ref, 60)!r} resolves to {mount} in the pod, outside /data")
+            return None
+        if mount == "/data/capability.yaml":
+            self.diags.error(where, "an import may not be mounted over the spec itself (/data/capability.yaml)")
+            return None
         if not self.fleet.exists(rel):
             self.diags.error(where, f"imported file not found: {rel}")
             return None
@@ -160,7 +167,6 @@ class SpecReader:
         if all(f.path != rel for f in files):
             files.append(SpecFile(rel, imported.text))
         alias = entry.get("as") if isinstance(entry.get("as"), str) else None
-        mount = posixpath.normpath(posixpath.join("/data", ref))
         imports.append(Import(section, name, alias, rel, mount, doc.at(path)))
         data = imported.data if isinstance(imported.data, dict) else {}
         for index, item in enumerate(_as_list(data.get(section))):
@@ -298,7 +304,7 @@ def _resource_paths(block: Any) -> tuple[str, ...]:
 
 def _token_ref(block: Any) -> str | None:
     token = block.get("token") if isinstance(block, dict) else None
-    match = re.match(r"^\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}$", token) if isinstance(token, str) else None
+    match = re.fullmatch(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}", token) if isinstance(token, str) else None
     return match.group(1) if match else None
 
 

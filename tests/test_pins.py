@@ -85,6 +85,11 @@ def test_a_tampered_store_entry_is_an_error(fleet: Path) -> None:
 def test_unknown_capability_or_environment(fleet: Path) -> None:
     result = CliRunner().invoke(main, ["promote", "nope", "--from", "dev", "--to", "prod", "-C", str(fleet)])
     assert (result.exit_code, result.stdout) == (1, "")
-    assert "dev renders no capability 'nope'" in result.stderr
+    assert "prod does not render capability 'nope' (absent or unknown there)" in result.stderr
+    # ping is absent in prod: a pin there would change nothing and hide the mistake
+    result = CliRunner().invoke(main, ["promote", "ping", "--from", "dev", "--to", "prod", "-C", str(fleet)])
+    assert result.exit_code == 1 and "prod does not render capability 'ping'" in result.stderr
+    result = CliRunner().invoke(main, ["promote", "shipyard", "--from", "nope", "--to", "prod", "-C", str(fleet)])
+    assert result.exit_code == 1 and "unknown environment 'nope'" in result.stderr
     result = CliRunner().invoke(main, ["lock", str(fleet), "--env", "qa"])
     assert "unknown environment 'qa'" in result.stderr

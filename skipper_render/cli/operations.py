@@ -14,7 +14,8 @@ from skipper_render.cli.base import (
     main,
     render_or_fail,
 )
-from skipper_render.errors import Diagnostic, Location, SkipperError
+from skipper_render.errors import Location, SkipperError
+from skipper_render.load import read_regular
 from skipper_render.render import RenderRequest
 
 
@@ -71,28 +72,18 @@ def warden_group() -> None:
 @click.option("--output-dir", type=click.Path(path_type=Path), required=True, help="Bundles go to DIR/<resource>.")
 def warden_bundle(path: Path, env: str | None, signing_key: Path, output_dir: Path) -> None:
     """Build one signed, reproducible bundle per capability from policies/ (a CI step)."""
+    from skipper_render import output
     from skipper_render.workflows import warden
 
     result = render_or_fail(RenderRequest(path, env))
-    settings = result.fleet.spec.security.warden
-    if settings is None or settings.bundle is None or settings.signing is None:
-        fail(SkipperError([Diagnostic(Location("naftiko.fleet.yaml"), "security.warden needs bundle and signing")]))
-    fleet_dir = path if path.is_dir() else path.parent
-    key = signing_key.read_bytes()
     try:
-        bundles = {
-            settings.bundle.resource.replace("{capability}", cap.name): warden.build(
-                fleet_dir, cap.name, key, settings.signing.keyId, settings.signing.scope
-            )
-            for cap in result.fleet.capabilities
-        }
+        key = read_regular(signing_key, str(signing_key), Location("--signing-key"), 1 << 20)
+        bundles = warden.build_all(result, key)
+        output.write_files(bundles, output_dir, result.root)
     except SkipperError as exc:
         fail(exc)
     for resource, data in sorted(bundles.items()):
-        target = output_dir / resource
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(data)
-        click.echo(f"wrote {target} ({len(data)} bytes)", err=True)
+        click.echo(f"wrote {output_dir / resource} ({len(data)} bytes)", err=True)
 
 
 @warden_group.command("verify")
@@ -103,7 +94,12 @@ def warden_verify(bundle: Path, public_key: Path, scope: str | None) -> None:
     """Check a bundle as OPA does: one JWT, valid signature, scope, every file listed and unchanged."""
     from skipper_render.workflows import warden
 
-    problems = warden.verify(bundle.read_bytes(), public_key.read_bytes(), scope)
+    try:
+        raw = read_regular(bundle, str(bundle), Location(str(bundle)), 256 << 20)
+        key = read_regular(public_key, str(public_key), Location("--public-key"), 1 << 20)
+        problems = warden.verify(raw, key, scope)
+    except SkipperError as exc:
+        fail(exc)
     for problem in problems:
         click.echo(f"{bundle}: {problem}", err=True)
     if problems:

@@ -76,7 +76,7 @@ def plan(cap: ResolvedCapability, diags: Collector) -> BindPlan:
             )
             continue
         directory, key = posixpath.split(path)
-        if not _SECRET_KEY.match(key):
+        if not _SECRET_KEY.fullmatch(key):
             diags.error(bind.where, f"bind file name {key!r} cannot be a Secret key (allowed: a-z A-Z 0-9 - _ .)")
             continue
         group = by_dir.get(directory)

@@ -13,7 +13,6 @@ import hashlib
 from typing import Any, NamedTuple
 
 from skipper_render import names
-from skipper_render.errors import Location
 from skipper_render.generators import mesh
 from skipper_render.generators.base import Context, Obj
 from skipper_render.generators.routes import Rule, route
@@ -270,6 +269,11 @@ def generate(ctx: Context) -> list[Obj]:
                 },
             }
         )
-    where = Location("naftiko.fleet.yaml", path=("routing", "mcpGateway"))
+    where = ctx.fleet.at(("routing", "mcpGateway"))
+    if settings.host and ctx.fleet.spec.routing.ingress is None:
+        ctx.diags.error(
+            ctx.fleet.at(("routing", "mcpGateway", "host")),
+            "a gateway host is reached through a route: it needs routing.ingress",
+        )
     objects += route(ctx, _meta(ctx, name), settings.host, [Rule(settings.path, name, "mcp", PORT)], where)
     return objects

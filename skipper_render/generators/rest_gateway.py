@@ -8,7 +8,6 @@ the capability's Service port as backend. Two exposes on one prefix are an error
 from __future__ import annotations
 
 from skipper_render import names
-from skipper_render.errors import Location
 from skipper_render.generators.base import Context, Obj
 from skipper_render.generators.routes import Rule, route
 from skipper_render.model.ikanos import Expose
@@ -45,7 +44,7 @@ def generate(ctx: Context) -> list[Obj]:
         return []
     name = f"{ctx.fleet.name}-rest-gateway"
     metadata = {"name": name, "namespace": ctx.fleet.namespace, "labels": names.fleet_labels(ctx.fleet, "rest-gateway")}
-    where = Location("naftiko.fleet.yaml", path=("routing", "restGateway"))
+    where = ctx.fleet.at(("routing", "restGateway"))
     if ctx.fleet.spec.routing.ingress is None:
         ctx.diags.error(where, "the REST gateway is a route: it needs routing.ingress")
         return []

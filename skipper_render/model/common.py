@@ -15,6 +15,12 @@ _LABEL_VALUE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$")
 _DURATION = re.compile(r"^(\d+(\.\d+)?(ns|us|ms|s|m|h|d))+$")
 
 
+def quoted(value: Any) -> str:
+    """A rejected value as messages quote it: repr, cut at 60 characters."""
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
 class Strict(BaseModel):
     """Our own formats: frozen, unknown fields are errors."""
 
@@ -22,7 +28,7 @@ class Strict(BaseModel):
 
 
 def is_dns_label(value: str, max_len: int = 63) -> bool:
-    return len(value) <= max_len and bool(_DNS_RE.match(value))
+    return len(value) <= max_len and bool(_DNS_RE.fullmatch(value))
 
 
 def dns_part(text: str) -> str:
@@ -32,13 +38,13 @@ def dns_part(text: str) -> str:
 
 def _dns_label(value: str) -> str:
     if not is_dns_label(value):
-        raise ValueError(f"{value!r} is not a DNS-1123 label (lower-case a-z, 0-9 and '-', at most 63)")
+        raise ValueError(f"{quoted(value)} is not a DNS-1123 label (lower-case a-z, 0-9 and '-', at most 63)")
     return value
 
 
 def _capability_name(value: str) -> str:
     if not is_dns_label(value, 52):
-        raise ValueError(f"{value!r} is not a DNS-1123 label of at most 52 characters")
+        raise ValueError(f"{quoted(value)} is not a DNS-1123 label of at most 52 characters")
     return value
 
 
@@ -50,21 +56,21 @@ def _quantity(value: Any) -> str:
 
 def _duration(value: Any) -> str:
     text = str(value)
-    if isinstance(value, bool) or not _DURATION.match(text):
-        raise ValueError(f"{value!r} is not a duration (e.g. 500ms, 30s, 5m, 1h)")
+    if isinstance(value, bool) or not _DURATION.fullmatch(text):
+        raise ValueError(f"{quoted(value)} is not a duration (e.g. 500ms, 30s, 5m, 1h)")
     return text
 
 
 def _label_key(value: str) -> str:
-    if len(value) > 316 or not _LABEL_KEY.match(value):
-        raise ValueError(f"{value!r} is not a valid label key")
+    if len(value) > 316 or not _LABEL_KEY.fullmatch(value):
+        raise ValueError(f"{quoted(value)} is not a valid label key")
     return value
 
 
 def _label_value(value: Any) -> str:
     text = str(value).lower() if isinstance(value, bool) else str(value)
-    if len(text) > 63 or not _LABEL_VALUE.match(text):
-        raise ValueError(f"{text!r} is not a valid label value (<= 63 of A-Z a-z 0-9 - _ .)")
+    if len(text) > 63 or not _LABEL_VALUE.fullmatch(text):
+        raise ValueError(f"{quoted(text)} is not a valid label value (<= 63 of A-Z a-z 0-9 - _ .)")
     return text
 
 

@@ -19,6 +19,7 @@ from skipper_render.model.common import (
     PlainStr,
     Replicas,
     Strict,
+    quoted,
 )
 from skipper_render.model.klass import ClassSpec, Resources
 
@@ -33,8 +34,8 @@ _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 def check_engine_version(value: str) -> str:
     if value == "latest":
         raise ValueError("engine version 'latest' is not reproducible; pin a tag or a sha256 digest")
-    if not (_DIGEST.match(value) or (_TAG.match(value) and not value.startswith("sha256"))):
-        raise ValueError(f"{value!r} is neither an image tag nor a digest 'sha256:<64 hex>'")
+    if not (_DIGEST.fullmatch(value) or (_TAG.fullmatch(value) and not value.startswith("sha256"))):
+        raise ValueError(f"{quoted(value)} is neither an image tag nor a digest 'sha256:<64 hex>'")
     return value
 
 
@@ -107,8 +108,8 @@ class CapabilityFields(Strict):
     @classmethod
     def _env_names(cls, value: dict[str, str] | None) -> dict[str, str] | None:
         for name in value or {}:
-            if not _ENV_NAME.match(name):
-                raise ValueError(f"{name!r} is not an environment variable name")
+            if not _ENV_NAME.fullmatch(name):
+                raise ValueError(f"{quoted(name)} is not an environment variable name")
         return value
 
 

@@ -102,7 +102,16 @@ def apply(fleet: Path, env: str, pins: dict[str, tuple[str, str]]) -> PinChange:
 
 
 def promote(fleet: Path, capability: str, source: str, target: str) -> PinChange:
-    """Copy `source`'s effective version of `capability` into `target`'s pins."""
+    """Copy `source`'s effective version of `capability` into `target`'s pins.
+
+    A capability the target environment does not render (absent there, or unknown) is refused:
+    a pin would change nothing and hide the mistake."""
+    rendered = {cap.name for cap in render_request(RenderRequest(fleet, target)).fleet.capabilities}
+    if capability not in rendered:
+        raise ValidationError.at(
+            Location("naftiko.fleet.yaml", path=("capabilities", capability)),
+            f"{target} does not render capability {capability!r} (absent or unknown there): nothing to promote to",
+        )
     return apply(fleet, target, current_pins(fleet, source, [capability]))
 
 

@@ -16,13 +16,19 @@ import gzip
 import hashlib
 import io
 import json
+import posixpath
 import tarfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from skipper_render.errors import Location, ValidationError
+from skipper_render.load import read_regular
+
+if TYPE_CHECKING:
+    from skipper_render.render import RenderResult
 
 POLICIES = "policies"
+MAX_BUNDLE_FILE = 64 * 1024 * 1024
 STRUCTURED = {"data.json", ".manifest", ".signatures.json"}
 
 
@@ -54,9 +60,11 @@ def collect(fleet: Path, capability: str) -> dict[str, bytes]:
         if not root.is_dir():
             continue
         for path in sorted(root.rglob("*")):
+            name = f"{part}/{path.relative_to(root).as_posix()}"
+            if path.is_symlink():  # a link could carry anything (a CI's secrets) into a published bundle
+                raise ValidationError.at(Location(f"{POLICIES}/{name}"), "a symlink in policies/ is never followed")
             if path.is_file() and (path.suffix == ".rego" or path.name == "data.json"):
-                name = f"{part}/{path.relative_to(root).as_posix()}"
-                files[name] = path.read_bytes()
+                files[name] = read_regular(path, f"{POLICIES}/{name}", Location(f"{POLICIES}/{name}"), MAX_BUNDLE_FILE)
     if not files:
         where = Location(f"{POLICIES}/{capability}")
         raise ValidationError.at(
@@ -65,13 +73,32 @@ def collect(fleet: Path, capability: str) -> dict[str, bytes]:
     return files
 
 
+def _crypto() -> Any:
+    """The `cryptography` package, or a message saying how to install it."""
+    try:
+        import cryptography.hazmat.primitives.serialization as crypto
+    except ImportError:
+        raise ValidationError.at(
+            Location("warden"), "Warden bundles need the warden extra: pip install 'skipper-render[warden]'"
+        ) from None
+    return crypto
+
+
 def sign(files: dict[str, bytes], private_key_pem: bytes, key_id: str, scope: str | None) -> bytes:
-    from cryptography.hazmat.primitives import hashes, serialization
+    serialization = _crypto()
+    from cryptography.exceptions import UnsupportedAlgorithm
+    from cryptography.hazmat.primitives import hashes
     from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-    key = serialization.load_pem_private_key(private_key_pem, password=None)
+    where = Location("--signing-key")
+    try:
+        key = serialization.load_pem_private_key(private_key_pem, password=None)
+    except TypeError:
+        raise ValidationError.at(where, "the key is encrypted: give an unencrypted PEM RSA private key") from None
+    except (ValueError, UnsupportedAlgorithm):
+        raise ValidationError.at(where, "not a PEM RSA private key (a public key or another file?)") from None
     if not isinstance(key, rsa.RSAPrivateKey):
-        raise ValidationError.at(Location(), "the signing key must be an RSA private key (RS256)")
+        raise ValidationError.at(where, "the signing key must be an RSA private key (RS256)")
     payload: dict[str, Any] = {
         "files": [{"name": n, "hash": file_hash(n, c), "algorithm": "SHA-256"} for n, c in sorted(files.items())]
     }
@@ -81,6 +108,21 @@ def sign(files: dict[str, bytes], private_key_pem: bytes, key_id: str, scope: st
     signing_input = f"{_b64(_canonical(header))}.{_b64(_canonical(payload))}"
     signature = key.sign(signing_input.encode(), padding.PKCS1v15(), hashes.SHA256())
     return _canonical({"signatures": [f"{signing_input}.{_b64(signature)}"]})
+
+
+def build_all(result: RenderResult, private_key_pem: bytes) -> dict[str, bytes]:
+    """Every rendered capability's signed bundle, keyed by its `bundle.resource` path."""
+    settings = result.fleet.spec.security.warden
+    if settings is None or settings.bundle is None or settings.signing is None:
+        raise ValidationError.at(result.fleet.at(("security", "warden")), "security.warden needs bundle and signing")
+    out = {}
+    for cap in result.fleet.capabilities:
+        resource = posixpath.normpath(settings.bundle.resource.replace("{capability}", cap.name))
+        if resource.startswith(("/", "../")) or resource in (".", ".."):
+            where = result.fleet.at(("security", "warden", "bundle", "resource"))
+            raise ValidationError.at(where, f"bundle resource {resource!r} must stay inside --output-dir")
+        out[resource] = build(result.root, cap.name, private_key_pem, settings.signing.keyId, settings.signing.scope)
+    return out
 
 
 def build(fleet: Path, capability: str, private_key_pem: bytes, key_id: str, scope: str | None) -> bytes:
@@ -103,30 +145,54 @@ def build(fleet: Path, capability: str, private_key_pem: bytes, key_id: str, sco
 
 def verify(bundle: bytes, public_key_pem: bytes, scope: str | None) -> list[str]:
     """OPA's verification rules (`v1/bundle/verify.go`); returns the problems found, [] when valid."""
-    from cryptography.exceptions import InvalidSignature
-    from cryptography.hazmat.primitives import hashes, serialization
+    serialization = _crypto()
+    from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
+    from cryptography.hazmat.primitives import hashes
     from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-    with tarfile.open(fileobj=io.BytesIO(bundle), mode="r:gz") as tar:
-        files = {m.name.lstrip("/"): tar.extractfile(m).read() for m in tar.getmembers() if m.isfile()}  # type: ignore[union-attr]
-    signatures = json.loads(files.pop(".signatures.json", b'{"signatures": []}'))["signatures"]
-    if len(signatures) != 1:
-        return [f"expected exactly one JWT, found {len(signatures)}"]
-    header_b64, payload_b64, signature_b64 = signatures[0].split(".")
-    key = serialization.load_pem_public_key(public_key_pem)
+    try:
+        with tarfile.open(fileobj=io.BytesIO(bundle), mode="r:gz") as tar:
+            files = {}
+            for member in tar.getmembers():
+                if member.isfile():
+                    if member.size > MAX_BUNDLE_FILE:
+                        return [f"{member.name}: over the {MAX_BUNDLE_FILE}-byte limit for a bundle file"]
+                    files[member.name.lstrip("/")] = tar.extractfile(member).read()  # type: ignore[union-attr]
+    except (tarfile.TarError, OSError, EOFError):
+        return ["not a gzipped tar bundle"]
+    try:
+        signatures = json.loads(files.pop(".signatures.json", b'{"signatures": []}'))["signatures"]
+        if not isinstance(signatures, list) or len(signatures) != 1:
+            return [f"expected exactly one JWT, found {len(signatures) if isinstance(signatures, list) else 0}"]
+        header_b64, payload_b64, signature_b64 = str(signatures[0]).split(".")
+        payload = json.loads(_unb64(payload_b64))
+    except (ValueError, KeyError, TypeError):
+        return [".signatures.json is not an OPA bundle signature (one compact JWS)"]
+    try:
+        key = serialization.load_pem_public_key(public_key_pem)
+    except (ValueError, TypeError, UnsupportedAlgorithm):
+        return ["--public-key is not a PEM public key"]
     if not isinstance(key, rsa.RSAPublicKey):
         return ["the verification key must be an RSA public key"]
     try:
         key.verify(_unb64(signature_b64), f"{header_b64}.{payload_b64}".encode(), padding.PKCS1v15(), hashes.SHA256())
-    except InvalidSignature:
+    except (InvalidSignature, ValueError):
         return ["signature does not verify"]
-    payload = json.loads(_unb64(payload_b64))
+    if not isinstance(payload, dict) or not isinstance(payload.get("files"), list):
+        return ["the signed payload lists no files"]
     problems = [] if payload.get("scope") == scope else [f"scope {payload.get('scope')!r} is not {scope!r}"]
-    listed = {f["name"]: f["hash"] for f in payload["files"]}
+    entries = [f for f in payload["files"] if isinstance(f, dict)]
+    listed = {str(f.get("name")): f.get("hash") for f in entries}
     for name, content in sorted(files.items()):
         if name not in listed:
             problems.append(f"file {name} not included in bundle signature")
-        elif listed[name] != file_hash(name, content):
+            continue
+        try:
+            digest = file_hash(name, content)
+        except ValueError:
+            problems.append(f"{name}: not JSON")
+            continue
+        if listed[name] != digest:
             problems.append(f"{name}: digest mismatch")
     problems += [f"file {name} is signed but missing from the bundle" for name in sorted(set(listed) - set(files))]
     return problems
