@@ -256,8 +256,15 @@ class _Builder:
             if "'\\t'" in problem or (0 <= index < len(text) and text[index] == "\t"):
                 problem = "a tab character: YAML indents with spaces only"
             raise LoadError.at(Location(self.file, line, col), f"YAML syntax error: {problem}") from None
+        except yaml.reader.ReaderError as exc:  # a character YAML does not allow, before any parsing
+            before = text[: exc.position]
+            line, col = before.count("\n") + 1, exc.position - (before.rfind("\n") + 1) + 1
+            code = exc.character if isinstance(exc.character, int) else ord(str(exc.character)[:1] or " ")
+            message = f"character U+{code:04X} is not allowed in YAML (control characters are not)"
+            raise LoadError.at(Location(self.file, line, col), message) from None
         except yaml.YAMLError as exc:
-            raise LoadError.at(Location(self.file, 1, 1), f"YAML error: {shorten(str(exc))}") from None
+            first = (str(exc).splitlines() or ["invalid YAML"])[0]
+            raise LoadError.at(Location(self.file, 1, 1), f"YAML error: {shorten(first)}") from None
         finally:
             self.loader.dispose()
 
