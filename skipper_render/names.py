@@ -15,6 +15,7 @@ CAPABILITY = "naftiko.io/capability"
 TIER = "naftiko.io/tier"
 ENVIRONMENT = "naftiko.io/environment"
 CLUSTER = "naftiko.io/cluster"  # only when rendering one cluster of a multi-cluster environment
+TRAFFIC = "naftiko.io/traffic"  # on the canary and preview Services: scrape and mesh registration skip them
 SPEC_DIGEST = "naftiko.io/spec-digest"
 CONTAINER = "ikanos"
 SPEC_KEY = "capability.yaml"
@@ -136,6 +137,11 @@ def ports(cap: ResolvedCapability) -> list[Port]:
     return out
 
 
+def served_ports(cap: ResolvedCapability) -> list[Port]:
+    """The business ports: every port but `control`."""
+    return [p for p in ports(cap) if p.expose.type != "control"]
+
+
 def control_port(cap: ResolvedCapability) -> Port | None:
     return next((p for p in ports(cap) if p.expose.type == "control"), None)
 
@@ -144,17 +150,4 @@ def ingress_ports(cap: ResolvedCapability, fleet: ResolvedFleet) -> list[Port]:
     """Ports the fleet's ingress reaches: exposes marked public, and `rest` exposes the REST gateway routes."""
     rest = fleet.spec.routing.restGateway
     routed = rest is not None and rest.enabled
-    return [
-        p
-        for p in ports(cap)
-        if p.expose.type != "control" and (cap.is_public(p.expose.namespace) or (routed and p.expose.type == "rest"))
-    ]
-
-
-def ingress_namespace(cap: ResolvedCapability, fleet: ResolvedFleet) -> str | None:
-    """Where the ingress controller runs (mesh and network authorization), or None without an ingress."""
-    ingress = fleet.spec.routing.ingress
-    if ingress is None:
-        return None
-    gateway = ingress.gateway.namespace if ingress.gateway else None
-    return ingress.controllerNamespace or gateway or cap.namespace
+    return [p for p in served_ports(cap) if cap.is_public(p.expose.namespace) or (routed and p.expose.type == "rest")]

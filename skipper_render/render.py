@@ -190,18 +190,17 @@ def render_request(request: RenderRequest) -> RenderResult:
     )
     # Generators run even when resolve found errors, so one run reports every problem at once.
     ctx = Context(fleet, request.target, diags, request.api_versions)
+    checker = wiring.Checker(ctx)
     assembler = resources.Assembler(request.output)
     capability_level = 0
     if request.part != "fleet":
         for cap in fleet.capabilities:
-            objects = [resources.clean_object(o) for o in capability_objects(cap, ctx)]
-            wiring.check_capability(cap, objects, ctx)
+            objects = checker.capability(cap, [resources.clean_object(o) for o in capability_objects(cap, ctx)])
             assembler.add(f"capability {cap.name}", objects)
             capability_level += len(objects)
     fleet_level = 0
     if request.part != "capabilities" and not request.capability:
-        objects = [resources.clean_object(o) for o in fleet_objects(ctx)]
-        wiring.check_fleet(objects, ctx)
+        objects = checker.fleet([resources.clean_object(o) for o in fleet_objects(ctx)])
         assembler.add("the fleet", objects, fleet=True)
         fleet_level = len(objects)
     diags.extend(assembler.errors)

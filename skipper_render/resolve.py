@@ -59,6 +59,11 @@ class ResolvedCapability(NamedTuple):
     where: Where
     inputs: tuple[str, ...] = ()  # fleet-relative files (or a store entry) it is rendered from
 
+    @property
+    def progressive(self) -> bool:
+        """Rolled out by Argo Rollouts (canary or blue-green) instead of a Deployment."""
+        return self.rollout.strategy in ("canary", "blueGreen")
+
     def is_public(self, namespace: str | None) -> bool:
         settings = self.exposes.get(namespace or "")
         if settings is not None:
@@ -242,7 +247,31 @@ def resolve(
     )
     for cap in fleet.capabilities:
         _undeclared_calls(cap, fleet, diags)
+    _ingress_identity(fleet, diags)
     return fleet
+
+
+def _ingress_identity(fleet: ResolvedFleet, diags: Collector) -> None:
+    """Mesh and network policies admit the ingress controller by where it runs: say which when the
+    manifest does not (guessing the fleet's own namespace would admit every pod in it)."""
+    ingress = fleet.spec.routing.ingress
+    if ingress is None or ingress.controllerNamespace or (ingress.gateway and ingress.gateway.namespace):
+        return
+    if fleet.spec.routing.mesh == "none" and not fleet.spec.security.networkPolicy:
+        return
+    if ingress.api == "ingress":
+        message = (
+            "routing.ingress.controllerNamespace is not set: policies admit the ingress from namespace "
+            "'ingress-nginx' (ingress-nginx's default); set it to where your controller runs"
+        )
+    elif ingress.serviceAccount is None:
+        message = (
+            "the Gateway runs in the fleet's own namespace: admitting it by namespace admits every pod there; "
+            "set routing.ingress.serviceAccount (its mesh identity) or routing.ingress.controllerNamespace"
+        )
+    else:
+        return
+    diags.warn(fleet.at(("routing", "ingress")), message)
 
 
 def _undeclared_calls(cap: ResolvedCapability, fleet: ResolvedFleet, diags: Collector) -> None:

@@ -27,6 +27,13 @@ capability:
 """
 
 
+def served_apis(objects: list[dict[str, Any]], drop: tuple[str, ...] = ()) -> str:
+    """A KUBE_API_VERSIONS value (as Argo CD writes it: group/version and group/version/Kind, sorted)
+    serving every kind of `objects` except the `drop`ped kinds."""
+    kinds = {f"{o['apiVersion']}/{o['kind']}" for o in objects if o["kind"] not in drop}
+    return ",".join(sorted(kinds | {k.rpartition("/")[0] for k in kinds}))
+
+
 def line_of(path: Path, text: str) -> int:
     """1-based number of the first line of `path` that starts with `text`."""
     return next(i for i, line in enumerate(path.read_text().splitlines(), 1) if line.startswith(text))

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 import yaml
-from helpers import FIXTURES, ROOT, line_of, validate_object
+from helpers import FIXTURES, ROOT, line_of, served_apis, validate_object
 
 from skipper_plugin.argocd import find_manifest, request_from_environ, settings_from_environ
-from skipper_render import SkipperError
+from skipper_render import SkipperError, render
 
 DEMO = FIXTURES / "valid" / "demo"
 ENVIRONMENTS_LINE = line_of(DEMO / "naftiko.fleet.yaml", "  environments:")
@@ -123,9 +123,18 @@ def test_empty_output_is_never_success(tmp_path: Path) -> None:
 def test_kube_api_versions_gate_service_monitors(repo: Path) -> None:
     app = repo / "fleets" / "shipyard"
     base = _argocd_env(ARGOCD_APP_SOURCE_PATH="fleets/shipyard", ARGOCD_ENV_SKIPPER_ENV="dev")
-    served = "apps/v1,apps/v1/Deployment,monitoring.coreos.com/v1,monitoring.coreos.com/v1/ServiceMonitor,v1,v1/Pod"
-    assert b"kind: ServiceMonitor" in _generate(app, base | {"KUBE_API_VERSIONS": served}).stdout
-    assert b"kind: ServiceMonitor" not in _generate(app, base | {"KUBE_API_VERSIONS": "apps/v1,v1"}).stdout
+    objects = list(render(DEMO, "dev").objects)
+    served = _generate(app, base | {"KUBE_API_VERSIONS": served_apis(objects)})
+    assert b"kind: ServiceMonitor" in served.stdout
+    without = _generate(app, base | {"KUBE_API_VERSIONS": served_apis(objects, drop=("ServiceMonitor",))})
+    assert without.returncode == 0 and b"kind: ServiceMonitor" not in without.stdout
+    assert b"does not serve monitoring.coreos.com/v1/ServiceMonitor: none is rendered" in without.stderr
+    # a kind a feature needs is never dropped silently: an error names the API and the field
+    refused = _generate(app, base | {"KUBE_API_VERSIONS": served_apis(objects, drop=("Rollout",))})
+    assert (refused.returncode, refused.stdout) == (1, b"")
+    assert (
+        b"capabilities.oauth-tools.rollout: the cluster does not serve argoproj.io/v1alpha1/Rollout" in refused.stderr
+    )
 
 
 def test_settings_precedence_and_empty_values() -> None:

@@ -10,9 +10,10 @@ import jsonschema
 import pytest
 import yaml
 from click.testing import CliRunner
-from helpers import FIXTURES, MINIMAL_SPEC, fleet_yaml, write_tree
+from helpers import FIXTURES, MINIMAL_SPEC, fleet_yaml, served_apis, write_tree
 
 from skipper_plugin.cli import main
+from skipper_render import render
 
 DEMO = FIXTURES / "valid" / "demo"
 
@@ -82,11 +83,20 @@ def test_capability_render_reads_only_its_own_files(tmp_path: Path) -> None:
 
 
 def test_api_versions_gate_service_monitors() -> None:
-    served = "v1,apps/v1,monitoring.coreos.com/v1,monitoring.coreos.com/v1/ServiceMonitor"
-    with_sm = run("render", str(DEMO), "--env", "dev", "--api-versions", served)[1]
-    without_sm = run("render", str(DEMO), "--env", "dev", "--api-versions", "v1,apps/v1")[1]
+    objects = list(render(DEMO, "dev").objects)
+    with_sm = run("render", str(DEMO), "--env", "dev", "--api-versions", served_apis(objects))[1]
+    without_sm = run(
+        "render",
+        str(DEMO),
+        "--env",
+        "dev",
+        "--api-versions",
+        "v1,apps/v1,autoscaling/v2,policy/v1,argoproj.io/v1alpha1,gateway.networking.k8s.io/v1",
+    )[1]
     assert "kind: ServiceMonitor" in with_sm
-    assert "kind: ServiceMonitor" not in without_sm
+    assert (
+        "kind: ServiceMonitor" not in without_sm and "kind: Deployment" in without_sm
+    )  # group/versions only: every kind
 
 
 def test_output_dir_is_written_atomically_and_check_detects_staleness(tmp_path: Path) -> None:

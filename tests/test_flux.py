@@ -130,7 +130,7 @@ def _kustomizations(fleet: Path, env: str) -> dict[str, dict[str, Any]]:
 
 @pytest.mark.parametrize(
     ("case", "kinds"),
-    [("routing-istio", {"VirtualService"}), ("routing-consul", {"ServiceSplitter", "ServiceResolver"})],
+    [("routing-istio", {"VirtualService", "HTTPRoute"}), ("routing-consul", {"ServiceSplitter", "ServiceResolver"})],
 )
 def test_flux_leaves_the_fields_argo_rollouts_moves_alone(case: str, kinds: set[str]) -> None:
     """Flux corrects drift: without ignore rules it would reset a canary's weights mid-rollout."""
@@ -146,12 +146,17 @@ def test_flux_leaves_the_fields_argo_rollouts_moves_alone(case: str, kinds: set[
         obj = rendered[(target["kind"], name)]
         for path in rule["paths"]:  # every pointer resolves in the rendered object to a weight or filter
             assert jsonpointer.resolve_pointer(obj, path) in (0, 100, "")
-    if case == "routing-istio":
+    if case == "routing-istio":  # the VirtualService's three port routes, and the public route
+        weights = [f"/spec/http/{i}/route/{j}/weight" for i in range(3) for j in range(2)]
         assert rules == [
             {
-                "paths": ["/spec/http/0/route/0/weight", "/spec/http/0/route/1/weight"],
+                "paths": weights,
                 "target": {"group": "networking.istio.io", "kind": "VirtualService", "name": "^shipyard$"},
-            }
+            },
+            {
+                "paths": ["/spec/rules/0/backendRefs/0/weight", "/spec/rules/0/backendRefs/1/weight"],
+                "target": {"group": "gateway.networking.k8s.io", "kind": "HTTPRoute", "name": "^shipyard$"},
+            },
         ]
 
 

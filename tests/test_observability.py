@@ -91,11 +91,30 @@ def _rules(objects: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
     }
 
 
+def test_alerts_only_where_metrics_exist_and_the_capability_runs() -> None:
+    """prod: ping is absent, telemetry suspended, the rest serve no control port: no capability
+    would have an `up` series, so none gets an outage alert (they would page forever)."""
+    assert set(_rules(_objects("prod"))) == {"shipyard-slo-recording"}
+    assert set(_rules(_objects("staging"))) == {"shipyard-slo-recording", "ping", "telemetry"}
+
+
+def test_long_windows_average_the_five_minute_recordings() -> None:
+    rules = {r["record"]: r["expr"] for r in _rules(_objects("prod"))["shipyard-slo-recording"]}
+    assert rules[ratio_record("1h")].startswith("sum by (capability, environment) (rate(ikanos_request_errors[1h]))")
+    for window in ("6h", "3d", "30d"):
+        assert rules[ratio_record(window)] == (
+            f"avg_over_time(capability:ikanos_request_errors:rate5m[{window}]) / "
+            f"avg_over_time(capability:ikanos_request_total:rate5m[{window}])"
+        )
+        assert "ikanos_request_total[" not in rules[ratio_record(window)]  # never a 30d rate of raw series
+
+
 def test_every_rule_parses_and_alerts_are_labelled() -> None:
-    rules = _rules(_objects("prod"))
+    rules = _rules(_objects("staging"))
     recorded = {r["record"] for r in rules.pop("shipyard-slo-recording")}
-    assert recorded == {ratio_record(w) for w in (*RATIO_WINDOWS, "30d")}
-    assert set(rules) == {"oauth-tools", "shipyard", "teams", "telemetry"}
+    rates = {"capability:ikanos_request_errors:rate5m", "capability:ikanos_request_total:rate5m"}
+    assert recorded == {ratio_record(w) for w in (*RATIO_WINDOWS, "30d")} | rates
+    assert set(rules) == {"ping", "telemetry"}
     for capability, alerts in rules.items():
         names = {a["alert"] for a in alerts}
         assert names == {
@@ -124,17 +143,17 @@ def test_every_rule_parses_and_alerts_are_labelled() -> None:
     ],
 )
 def test_burn_rates_follow_the_sre_workbook(alert: str, factor: str, long: str, short: str, severity: str) -> None:
-    rule = next(r for r in _rules(_objects("prod"))["shipyard"] if r["alert"] == alert)
+    rule = next(r for r in _rules(_objects("staging"))["ping"] if r["alert"] == alert)
     assert rule["labels"]["severity"] == severity
     threshold = f"({factor} * 0.001)"  # availability 99.9 -> error budget 0.001
     assert rule["expr"] == (
-        f'{ratio_record(long)}{{capability="shipyard", environment="prod"}} > {threshold} and '
-        f'{ratio_record(short)}{{capability="shipyard", environment="prod"}} > {threshold}'
+        f'{ratio_record(long)}{{capability="ping", environment="staging"}} > {threshold} and '
+        f'{ratio_record(short)}{{capability="ping", environment="staging"}} > {threshold}'
     )
 
 
 def test_latency_threshold_is_in_seconds() -> None:
-    rule = next(r for r in _rules(_objects("prod"))["shipyard"] if r["alert"] == "CapabilityHighLatency")
+    rule = next(r for r in _rules(_objects("staging"))["ping"] if r["alert"] == "CapabilityHighLatency")
     assert rule["expr"].endswith("> 0.5")
 
 

@@ -57,13 +57,28 @@ def test_gateway_targets_allow_list_and_failure_isolation() -> None:
     ]
     deployment = _get(objects, "Deployment", "harbor-mcp-gateway")
     pod = deployment["spec"]["template"]
-    assert pod["metadata"]["annotations"]["checksum/config"]
+    assert pod["metadata"]["annotations"]["naftiko.io/startup-digest"]  # of the `config:` section only
     container = pod["spec"]["containers"][0]
     assert container["image"] == "cr.agentgateway.dev/agentgateway:v1.4.1"
     assert container["readinessProbe"]["httpGet"] == {"path": "/healthz/ready", "port": "readiness"}
-    assert {p["containerPort"] for p in container["ports"]} == {3000, 15020, 15021}
+    assert {p["containerPort"] for p in container["ports"]} == {3000, 9902, 9903}  # off every sidecar's ports
+    config = _gateway_config(objects)["config"]
+    assert (config["adminAddr"], config["statsAddr"], config["readinessAddr"]) == (
+        "127.0.0.1:9901",
+        "0.0.0.0:9902",
+        "0.0.0.0:9903",
+    )
+    assert {"name": "config", "mountPath": "/config", "readOnly": True} in container["volumeMounts"]  # no subPath
     route = _get(objects, "HTTPRoute", "harbor-mcp-gateway")
     assert route["spec"]["hostnames"] == ["mcp.harbor.example.com"]
+    policies = _gateway_config(objects)["binds"][0]["listeners"][0]["routes"][0]["policies"]
+    assert policies["mcpAuthentication"] == {
+        "issuer": "https://login.harbor.example.com",
+        "audiences": ["mcp.harbor.example.com"],
+        "jwks": {"url": "https://login.harbor.example.com/jwks.json"},
+        "mode": "strict",
+        "resourceMetadata": {"resource": "https://mcp.harbor.example.com/mcp"},
+    }
 
 
 def test_gateway_tools_prints_the_routing_table() -> None:
@@ -150,15 +165,17 @@ def test_istio_policies() -> None:
     assert callers["to"][0]["operation"]["ports"] == ["3001", "3002", "3003"]
     assert gateway["from"][0]["source"]["principals"] == ["cluster.local/ns/harbor-prod/sa/harbor-mcp-gateway"]
     assert gateway["to"][0]["operation"]["ports"] == ["3001"]  # the MCP gateway reaches MCP ports only
+    assert len(policy["rules"]) == 3  # and the ingress to the REST gateway's rest expose; nobody else
     assert _get(objects, "PeerAuthentication", "teams")["spec"]["mtls"] == {"mode": "STRICT"}
     shipyard = _get(objects, "AuthorizationPolicy", "shipyard")["spec"]["rules"]
     assert {  # the public MCP expose, and the rest expose the REST gateway routes through the ingress
         "from": [{"source": {"namespaces": ["gateway-system"]}}],
         "to": [{"operation": {"ports": ["3001", "3002"]}}],
     } in shipyard
-    route = _get(objects, "VirtualService", "shipyard")["spec"]["http"][0]
-    assert route["retries"]["attempts"] == 4  # premium: maxAttempts 5 = 1 call + 4 retries
-    assert route["timeout"] == "30s"  # the request bound every mesh gets
+    routes = {r["name"]: r for r in _get(objects, "VirtualService", "shipyard")["spec"]["http"]}
+    assert routes["rest"]["retries"]["attempts"] == 4  # premium: maxAttempts 5 = 1 call + 4 retries
+    assert routes["rest"]["timeout"] == "30s"  # the request bound every mesh gets
+    assert routes["mcp"]["retries"] == {"attempts": 0} and "timeout" not in routes["mcp"]  # tool calls
     rule = _get(objects, "DestinationRule", "shipyard")["spec"]["trafficPolicy"]
     assert rule["connectionPool"]["http"]["http2MaxRequests"] == 100
     assert rule["loadBalancer"]["localityLbSetting"]["failover"] == [{"from": "eu-west-1", "to": "us-east-1"}]
@@ -175,9 +192,11 @@ def test_linkerd_policies() -> None:
     assert {"ping-control", "ping-rest", "ping-skill"} <= servers
     route = _get(objects, "HTTPRoute", "shipyard-mcp-mesh")
     assert route["apiVersion"] == "policy.linkerd.io/v1beta3"
-    assert route["metadata"]["annotations"]["retry.linkerd.io/limit"] == "4"
+    assert "annotations" not in route["metadata"]  # MCP: no retry, no timeout
     assert route["spec"]["parentRefs"] == [{"group": "core", "kind": "Service", "name": "shipyard", "port": 3001}]
     assert route["spec"]["rules"] == [{"backendRefs": [{"name": "shipyard", "port": 3001}]}]
+    rest = _get(objects, "HTTPRoute", "shipyard-rest-mesh")["metadata"]["annotations"]
+    assert (rest["retry.linkerd.io/limit"], rest["timeout.linkerd.io/request"]) == ("4", "30s")
 
 
 def test_linkerd_breaks_circuits_from_the_class() -> None:
@@ -197,16 +216,18 @@ def test_linkerd_breaks_circuits_from_the_class() -> None:
 def test_consul_breaks_circuits_where_the_caller_is() -> None:
     """Consul ejects endpoints client-side: a caller's ServiceDefaults carry its callees' breakers."""
     objects = _objects(FIXTURES / "valid" / "routing-consul", "prod")
-    shipyard = _get(objects, "ServiceDefaults", "shipyard")["spec"]  # calls teams (standard class)
+    shipyard = _get(objects, "ServiceDefaults", "shipyard")["spec"]  # calls registry (standard class)
     assert shipyard["upstreamConfig"] == {
         "overrides": [
-            {"name": "teams", "passiveHealthCheck": {"interval": "10s", "maxFailures": 5, "baseEjectionTime": "30s"}}
+            {"name": "registry", "passiveHealthCheck": {"interval": "10s", "maxFailures": 5, "baseEjectionTime": "30s"}}
         ]
     }
     assert shipyard["maxInboundConnections"] == 100  # premium bulkhead
-    router = _get(objects, "ServiceRouter", "shipyard")["spec"]["routes"][0]["destination"]
-    assert (router["requestTimeout"], router["numRetries"]) == ("30s", 4)
-    assert "upstreamConfig" not in _get(objects, "ServiceDefaults", "teams")["spec"]  # teams calls nobody
+    mcp = _get(objects, "ServiceRouter", "shipyard")["spec"]["routes"][0]["destination"]
+    assert mcp == {"service": "shipyard"}  # an MCP port: no retries, no request timeout
+    rest = _get(objects, "ServiceRouter", "registry")["spec"]["routes"][0]["destination"]
+    assert (rest["requestTimeout"], rest["numRetries"]) == ("30s", 2)
+    assert "upstreamConfig" not in _get(objects, "ServiceDefaults", "registry")["spec"]  # registry calls nobody
     for obj in objects:
         validate_object(obj)
 
@@ -220,8 +241,8 @@ def test_linkerd_servers_admit_only_declared_clients() -> None:
         assert _get(objects, "Server", name)
     refs = {o["metadata"]["name"]: o["spec"]["identityRefs"] for o in objects if o["kind"] == "MeshTLSAuthentication"}
     gateway, shipyard = (
-        {"kind": "ServiceAccount", "name": "harbor-mcp-gateway"},
-        {"kind": "ServiceAccount", "name": "shipyard"},
+        {"kind": "ServiceAccount", "name": "harbor-mcp-gateway", "namespace": "harbor-prod"},
+        {"kind": "ServiceAccount", "name": "shipyard", "namespace": "harbor-prod"},
     )
     assert refs["teams-mcp"] == [gateway, shipyard]  # the MCP gateway and the declared caller
     assert refs["teams-skill"] == [shipyard]  # the gateway reaches MCP ports only
@@ -244,15 +265,20 @@ def test_linkerd_servers_admit_only_declared_clients() -> None:
 def test_consul_policies() -> None:
     objects = _objects(FIXTURES / "valid" / "routing-consul", "prod")
     intentions = _get(objects, "ServiceIntentions", "shipyard")["spec"]["sources"]
-    assert intentions == [
+    assert intentions == [  # the gateway, the declared caller and the public route's Gateway; nobody else
         {"name": "harbor-mcp-gateway", "action": "allow"},
-        {"name": "ping", "action": "allow"},
+        {"name": "prompts", "action": "allow"},
+        {"name": "public", "action": "allow"},
         {"name": "*", "action": "deny"},
     ]
-    assert _get(objects, "ServiceDefaults", "ping")["spec"]["protocol"] == "http"
-    assert _get(objects, "ServiceResolver", "ping")["spec"]["failover"] == {"*": {"datacenters": ["us-east-1"]}}
-    annotations = _get(objects, "Deployment", "teams")["spec"]["template"]["metadata"]["annotations"]
+    assert _get(objects, "ServiceDefaults", "prompts")["spec"]["protocol"] == "http"
+    assert _get(objects, "ServiceResolver", "prompts")["spec"]["failover"] == {"*": {"datacenters": ["us-east-1"]}}
+    pod = _get(objects, "Deployment", "registry")["spec"]["template"]
+    annotations = pod["metadata"]["annotations"]
     assert annotations["consul.hashicorp.com/connect-inject"] == "true"
+    assert annotations["consul.hashicorp.com/connect-service"] == "registry"
+    assert annotations["consul.hashicorp.com/connect-service-port"] == "rest"
+    assert pod["spec"]["automountServiceAccountToken"] is True  # connect-inject logs in with it (ACLs)
 
 
 def test_long_fleet_names_still_give_valid_gateway_objects(tmp_path: Path) -> None:

@@ -24,25 +24,35 @@ def _get(objects: list[dict[str, Any]], kind: str, name: str) -> dict[str, Any]:
     return next(o for o in objects if o["kind"] == kind and o["metadata"]["name"] == name)
 
 
-def test_every_mounted_bind_secret_has_an_external_secret() -> None:
+def test_every_secret_a_pod_needs_has_an_external_secret() -> None:
+    """Bind Secrets, the MCP gateway's bearer tokens and the Warden's audit token: none may be left
+    for someone to create by hand (pods would wait forever)."""
     objects = _objects()
     external = {o["metadata"]["name"] for o in objects if o["kind"] == "ExternalSecret"}
     mounted = set()
-    for deployment in (
-        o for o in objects if o["kind"] == "Deployment" and o["metadata"]["name"] != "vault-fleet-mcp-gateway"
-    ):
+    for deployment in (o for o in objects if o["kind"] == "Deployment"):
         pod = deployment["spec"]["template"]["spec"]
         mounted |= {v["secret"]["secretName"] for v in pod["volumes"] if "secret" in v and v["name"] != "mtls"}
-        for env in pod["containers"][0]["env"]:
-            if "valueFrom" in env:
-                mounted.add(env["valueFrom"]["secretKeyRef"]["name"])
-    assert mounted == external == {"shipyard-bind-shared", "bearer-bind-api-auth"}
+        for container in pod["containers"]:
+            for env in container.get("env", []):
+                if "valueFrom" in env:
+                    mounted.add(env["valueFrom"]["secretKeyRef"]["name"])
+    assert (
+        mounted
+        == external
+        == {
+            "shipyard-bind-shared",
+            "bearer-bind-api-auth",
+            "vault-fleet-mcp-gateway-shipyard-tools",  # the gateway's token for shipyard's MCP expose
+            "vault-fleet-warden-audit",  # the decision-log collector's token
+        }
+    )
 
 
 def test_file_bind_template_rebuilds_the_file_the_engine_reads() -> None:
     secret = _get(_objects(), "ExternalSecret", "shipyard-bind-shared")["spec"]
     template = secret["target"]["template"]["data"]["secrets.yaml"]
-    keys = {line.split(":")[0] for line in template.splitlines()}
+    keys = {yaml.safe_load(line.split(": ", 1)[0]) for line in template.splitlines()}
     assert keys == {"dockyard-api-key", "mcp-server-token", "registry-api-version", "registry-bearer-token"}
     remote = {d["secretKey"]: d["remoteRef"]["key"] for d in secret["data"]}
     assert remote["dockyard-api-key"] == "naftiko/shared/dockyard"  # binds.dockyard-env.remoteKey

@@ -9,6 +9,7 @@ import json
 import shutil
 import tarfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -100,7 +101,8 @@ def test_cli_builds_one_bundle_per_capability(tmp_path: Path) -> None:
         ["warden", "bundle", str(SECURE), "--env", "prod", "--signing-key", str(private), "--output-dir", str(out)],
     )
     assert result.exit_code == 0, result.stderr
-    assert sorted(p.name for p in (out / "warden").iterdir()) == ["bearer.tar.gz", "ping.tar.gz", "shipyard.tar.gz"]
+    bundles = sorted(p.name for p in (out / "warden").iterdir())  # the gateway's decides MCP tool calls
+    assert bundles == ["bearer.tar.gz", "mcp-gateway.tar.gz", "ping.tar.gz", "shipyard.tar.gz"]
     result = CliRunner().invoke(
         main, ["warden", "verify", str(out / "warden" / "ping.tar.gz"), "--public-key", str(tmp_path / "k.pem")]
     )
@@ -108,23 +110,65 @@ def test_cli_builds_one_bundle_per_capability(tmp_path: Path) -> None:
     assert result.stdout == ""
 
 
-def test_rendered_sidecar_verifies_with_the_public_key_only() -> None:
+def _pod(objects: Any, name: str) -> dict[str, Any]:
+    deployment = next(o for o in objects if o["kind"] in ("Deployment", "Rollout") and o["metadata"]["name"] == name)
+    return dict(deployment["spec"]["template"])
+
+
+def test_the_gateway_warden_decides_tool_calls_and_verifies_with_the_public_key_only() -> None:
     objects = render(SECURE, "prod").objects
     config = yaml.safe_load(
-        next(o for o in objects if o["metadata"]["name"] == "shipyard-warden")["data"]["config.yaml"]
+        next(o for o in objects if o["metadata"]["name"] == "vault-fleet-mcp-gateway-warden")["data"]["config.yaml"]
     )
-    assert config["bundles"]["shipyard"]["resource"] == "warden/shipyard.tar.gz"
-    assert config["bundles"]["shipyard"]["signing"] == {"keyid": "warden", "scope": "write"}
+    assert config["bundles"]["mcp-gateway"]["resource"] == "warden/mcp-gateway.tar.gz"
+    assert config["bundles"]["mcp-gateway"]["signing"] == {"keyid": "warden", "scope": "write"}
     assert config["keys"]["warden"]["key"] == (SECURE / "keys" / "warden.pub").read_text()
-    assert config["services"]["audit"] == {"url": "https://audit.example.com"}
-    pod = next(o for o in objects if o["kind"] == "Deployment" and o["metadata"]["name"] == "shipyard")["spec"][
-        "template"
-    ]["spec"]
-    sidecar = next(c for c in pod["containers"] if c["name"] == "warden")
-    assert sidecar["readinessProbe"]["httpGet"]["path"] == "/health?bundles"
-    env = {e["name"]: e.get("value") for e in pod["containers"][0]["env"]}
-    assert env["IKANOS_WARDEN_URL"] == "http://127.0.0.1:8181"
+    assert config["services"]["audit"] == {
+        "url": "https://audit.example.com",
+        "credentials": {"bearer": {"token_path": "/var/run/secrets/warden-audit/token"}},  # never inline
+    }
+    assert config["labels"] == {"capability": "mcp-gateway", "environment": "prod", "fleet": "vault-fleet"}
+    assert config["plugins"]["envoy_ext_authz_grpc"] == {"addr": "127.0.0.1:9191", "path": "envoy/authz/allow"}
+    gateway = yaml.safe_load(
+        next(o for o in objects if o["metadata"]["name"] == "vault-fleet-mcp-gateway" and o["kind"] == "ConfigMap")[
+            "data"
+        ]["config.yaml"]
+    )
+    ext_authz = gateway["binds"][0]["listeners"][0]["routes"][0]["policies"]["extAuthz"]
+    assert (ext_authz["host"], ext_authz["failureMode"]) == ("127.0.0.1:9191", "deny")
+    pod = _pod(objects, "vault-fleet-mcp-gateway")
+    sidecar = next(c for c in pod["spec"]["containers"] if c["name"] == "warden")
+    assert "--addr=127.0.0.1:8181" in sidecar["args"]  # OPA's API: not reachable from the namespace
+    assert sidecar["readinessProbe"]["httpGet"]["path"] == "/health?plugins"
+    assert pod["metadata"]["annotations"]["naftiko.io/warden-digest"]  # OPA reads its config at start only
+    # Without Istio nothing would ask a capability's Warden: no sidecar, readiness waits on nothing.
+    shipyard = _pod(objects, "shipyard")
+    assert [c["name"] for c in shipyard["spec"]["containers"]] == ["ikanos"]
+    assert "IKANOS_WARDEN_URL" not in yaml.safe_dump_all(objects)  # the engine reads no such variable
     assert "PRIVATE KEY" not in yaml.safe_dump_all(objects)
+
+
+def test_under_istio_a_custom_policy_sends_each_request_to_the_capabilitys_warden(tmp_path: Path) -> None:
+    fleet = shutil.copytree(SECURE, tmp_path / "fleet")
+    manifest = fleet / "naftiko.fleet.yaml"
+    manifest.write_text(manifest.read_text().replace("  routing:\n", "  routing:\n    mesh: istio\n", 1))
+    objects = list(render(fleet, "prod").objects)
+    custom = next(
+        o for o in objects if o["kind"] == "AuthorizationPolicy" and o["metadata"]["name"] == "shipyard-warden"
+    )
+    assert custom["spec"]["action"] == "CUSTOM" and custom["spec"]["provider"] == {"name": "skipper-warden"}
+    assert custom["spec"]["rules"] == [{"to": [{"operation": {"ports": ["3001", "3003", "3002"]}}]}]
+    pod = _pod(objects, "shipyard")
+    assert [c["name"] for c in pod["spec"]["containers"]] == ["ikanos", "warden"]
+    config = yaml.safe_load(
+        next(o for o in objects if o["metadata"]["name"] == "shipyard-warden" and o["kind"] == "ConfigMap")["data"][
+            "config.yaml"
+        ]
+    )
+    assert (
+        config["labels"]["capability"] == "shipyard"
+        and config["bundles"]["shipyard"]["resource"] == "warden/shipyard.tar.gz"
+    )
 
 
 def test_a_private_key_in_the_fleet_is_refused(tmp_path: Path) -> None:

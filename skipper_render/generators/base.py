@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import lru_cache
 from typing import Any, NamedTuple
 
 from skipper_render.errors import Collector
@@ -20,8 +21,19 @@ class Context(NamedTuple):
     api_versions: frozenset[str] | None = None  # None: assume every kind is served
 
     def serves(self, api_version: str, kind: str) -> bool:
-        """Whether the cluster serves `kind` (explicit input, as Argo CD's KUBE_API_VERSIONS)."""
-        return self.api_versions is None or f"{api_version}/{kind}" in self.api_versions
+        """Whether the cluster serves `kind` (explicit input, as Argo CD's KUBE_API_VERSIONS, which
+        lists `group/version` and `group/version/Kind`; a hand-written list of group/versions only
+        serves every kind of those)."""
+        served = self.api_versions
+        if served is None or f"{api_version}/{kind}" in served:
+            return True
+        return api_version in served and api_version not in _with_kinds(served)
+
+
+@lru_cache(maxsize=8)
+def _with_kinds(served: frozenset[str]) -> frozenset[str]:
+    """The group/versions a served list names kinds of (`apps/v1/Deployment` -> `apps/v1`)."""
+    return frozenset(v.rpartition("/")[0] for v in served if v.rpartition("/")[2][:1].isupper())
 
 
 CapabilityGenerator = Callable[[ResolvedCapability, Context], list[Obj]]

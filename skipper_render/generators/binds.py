@@ -82,9 +82,22 @@ def plan(cap: ResolvedCapability, diags: Collector) -> BindPlan:
         group = by_dir.get(directory)
         if group is None:
             part = posixpath.basename(directory) or "root"
-            secret = (override and override.secretName) or names.bind_secret(cap.name, part)
-            group = by_dir[directory] = SecretFiles(secret, directory)
+            group = by_dir[directory] = SecretFiles(names.bind_secret(cap.name, part), directory)
         group.files.setdefault(key, []).append(bind)
+    for group in by_dir.values():  # binds sharing a dir share a Secret: any one of them may name it
+        readers = [b for found in group.files.values() for b in found]
+        chosen = sorted({o.secretName for b in readers if (o := cap.binds.get(b.namespace)) and o.secretName})
+        if len(chosen) > 1:
+            diags.error(
+                cap.where,
+                f"binds in {group.directory} share one Secret but their binds.<namespace>.secretName differ "
+                f"({', '.join(chosen)}); name it once",
+            )
+        if chosen:
+            group.secret = chosen[0]
+    known = {b.namespace for b in cap.spec.binds}
+    for namespace in sorted(set(cap.binds) - known):
+        diags.error(cap.where, f"binds.{namespace}: the spec has no bind with namespace {namespace!r}")
     result.files = sorted(by_dir.values(), key=lambda g: g.directory)
     seen: dict[str, str] = {}
     for group in result.files:

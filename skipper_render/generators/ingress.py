@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from skipper_render import names
 from skipper_render.generators.base import Context, Obj
-from skipper_render.generators.rollout import canary_service, traffic_router
+from skipper_render.generators.rollout import canary_service, routers
 from skipper_render.generators.routes import Rule, route
 from skipper_render.resolve import ResolvedCapability
 
@@ -52,6 +52,6 @@ def generate(cap: ResolvedCapability, ctx: Context) -> list[Obj]:
         ctx.diags.error(cap.where, "an expose is marked public but routing.ingress is not configured")
         return []
     host = cfg.host.replace("{capability}", cap.name) if cfg.host else None
-    canary = canary_service(cap) if traffic_router(cap, ctx) == "gateway" else None
+    canary = canary_service(cap) if "gateway" in routers(cap, ctx) else None
     rules = [Rule(path, cap.name, port.name, port.number, canary=canary) for path, port in paths]
     return route(ctx, names.metadata(cap.name, cap, ctx.fleet), host, rules, cap.where)

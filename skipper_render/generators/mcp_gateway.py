@@ -3,8 +3,17 @@
 One target per MCP expose, named by its namespace, so a tool is exposed as `<namespace>_<tool>`
 (`prefixMode: always` keeps names stable as the fleet grows); `failureMode: failOpen` keeps one
 capability's outage from failing every session; `mcpAuthorization` allows exactly the declared
-tools. Objects: ConfigMap (config.yaml), Deployment, Service, PodDisruptionBudget, ServiceMonitor
-and a route (HTTPRoute or Ingress) from `routing.mcpGateway` + `routing.ingress`.
+tools; `mcpAuthentication` (OAuth, mode strict) admits only clients with a token of the
+configured issuer: the gateway holds every capability's backend credentials, so a gateway with a
+public host and no `auth` is refused. With Warden, tool calls are authorized by an OPA sidecar
+(`extAuthz`). Objects: ServiceAccount, ConfigMap (config.yaml), Deployment, Service,
+PodDisruptionBudget, ServiceMonitor, and a TLS route on `host` (HTTPRoute or Ingress).
+
+Ports avoid every mesh sidecar's (Istio 15000-15090, Linkerd 4140-4191, Consul 19000-21000): the
+listener 3000, stats 9902, readiness 9903, admin on localhost 9901. agentgateway watches its config
+file (a ConfigMap mounted as a directory, never `subPath`) and reloads routes, backends and
+policies in place; only its `config:` section (addresses, tracing) is read at start, so only that
+section's digest is in the pod template: adding a capability or a tool never rolls the gateway.
 """
 
 from __future__ import annotations
@@ -13,14 +22,16 @@ import hashlib
 from typing import Any, NamedTuple
 
 from skipper_render import names
-from skipper_render.generators import mesh
+from skipper_render.generators import mesh, warden
 from skipper_render.generators.base import Context, Obj
 from skipper_render.generators.routes import Rule, route
 from skipper_render.model.ikanos import Bind, Expose
 from skipper_render.resolve import ResolvedCapability
 from skipper_render.serialize import to_yaml_document
 
-PORT, METRICS, READINESS = 3000, 15020, 15021
+PORT, METRICS, READINESS, ADMIN = 3000, 9902, 9903, 9901
+STARTUP_DIGEST = "naftiko.io/startup-digest"
+TOKENS = "/var/run/secrets/mcp"
 
 
 class Target(NamedTuple):
@@ -34,12 +45,16 @@ class Target(NamedTuple):
 
     @property
     def host(self) -> str:
-        cap = self.capability
-        return f"http://{cap.name}.{cap.namespace}.svc.cluster.local:{self.expose.port}/mcp"
+        return f"http://{mesh.base.host(self.capability)}:{self.expose.port}/mcp"
 
 
 def component(ctx: Context) -> str:
     return names.mcp_gateway(ctx.fleet)
+
+
+def token_secret(ctx: Context, expose: Expose) -> str:
+    """The Secret holding a capability's bearer token for the gateway (when no bind holds it)."""
+    return names.short(f"{component(ctx)}-{expose.namespace}", 253)
 
 
 def _token(cap: ResolvedCapability, expose: Expose, ctx: Context) -> tuple[str, str] | None:
@@ -52,7 +67,7 @@ def _token(cap: ResolvedCapability, expose: Expose, ctx: Context) -> tuple[str, 
         secret = cap.binds.get(bind.namespace)
         name = (secret and secret.secretName) or names.bind_secret(cap.name, bind.namespace)
         return name, value
-    fallback = f"{component(ctx)}-{expose.namespace}"
+    fallback = token_secret(ctx, expose)
     ctx.diags.warn(
         expose.where,
         f"the MCP gateway needs the raw bearer token of {expose.namespace!r}: "
@@ -93,8 +108,7 @@ def targets(ctx: Context) -> list[Target]:
                     f"({other.expose.where})",
                 )
                 continue
-            duplicates = sorted({t for t in expose.tools if expose.tools.count(t) > 1})
-            for tool in duplicates:
+            for tool in sorted({t for t in expose.tools if expose.tools.count(t) > 1}):
                 ctx.diags.error(expose.where, f"tool {tool!r} is declared twice in MCP namespace {namespace!r}")
             target = Target(cap, expose, _token(cap, expose, ctx))
             seen[namespace] = target
@@ -111,22 +125,10 @@ def routing_table(ctx: Context) -> list[dict[str, Any]]:
     ]
 
 
-def config(ctx: Context, found: list[Target]) -> dict[str, Any]:
-    settings = ctx.fleet.spec.routing.mcpGateway
-    path = settings.path if settings else "/mcp"
-    rules = [
-        f'mcp.tool.target == "{t.name}" && mcp.tool.name == "{tool}"'
-        for t in found
-        for tool in sorted(set(t.expose.tools))
-    ]
-    backend_targets = []
-    for t in found:
-        target: dict[str, Any] = {"name": t.name, "mcp": {"host": t.host}}
-        if t.token is not None:
-            target["policies"] = {"backendAuth": {"key": {"value": {"file": f"/var/run/secrets/mcp/{t.name}/token"}}}}
-        backend_targets.append(target)
+def startup_config(ctx: Context) -> dict[str, Any]:
+    """The `config:` section: what agentgateway reads only at start."""
     raw: dict[str, Any] = {
-        "adminAddr": "127.0.0.1:15000",
+        "adminAddr": f"127.0.0.1:{ADMIN}",
         "statsAddr": f"0.0.0.0:{METRICS}",
         "readinessAddr": f"0.0.0.0:{READINESS}",
     }
@@ -134,30 +136,77 @@ def config(ctx: Context, found: list[Target]) -> dict[str, Any]:
     if otlp is not None:  # gateway spans join the capabilities' traces in the same collector
         protocol = "grpc" if otlp.protocol == "grpc" else "http"
         raw["tracing"] = {"otlpEndpoint": otlp.endpoint, "otlpProtocol": protocol, "randomSampling": otlp.sampling}
-    route: dict[str, Any] = {
-        "name": "mcp",
-        "matches": [{"path": {"pathPrefix": path}}],
-        "backends": [{"mcp": {"prefixMode": "always", "failureMode": "failOpen", "targets": backend_targets}}],
-    }
+    return raw
+
+
+def _policies(ctx: Context, found: list[Target]) -> dict[str, Any]:
+    settings = ctx.fleet.spec.routing.mcpGateway
+    policies: dict[str, Any] = {}
+    auth = settings.auth if settings else None
+    if auth is not None:
+        authentication: dict[str, Any] = {
+            "issuer": auth.issuer,
+            "audiences": auth.audiences,
+            "mode": "strict",
+            "resourceMetadata": {"resource": f"https://{settings.host}{settings.path}"}
+            if settings and settings.host
+            else {},
+        }
+        if auth.jwksUrl:
+            authentication["jwks"] = {"url": auth.jwksUrl}
+        policies["mcpAuthentication"] = authentication
+    if warden.settings(ctx) is not None:  # the OPA sidecar decides on every request (mcp-name header)
+        policies["extAuthz"] = {
+            "host": warden.GRPC_ADDR,
+            "protocol": {"grpc": {"context": {"fleet": ctx.fleet.name, "environment": ctx.fleet.environment}}},
+            "failureMode": "deny",
+            "policies": {"http": {"requestTimeout": "2s"}},
+        }
+    rules = [
+        f'mcp.tool.target == "{t.name}" && mcp.tool.name == "{tool}"'
+        for t in found
+        for tool in sorted(set(t.expose.tools))
+    ]
     if rules:
-        route["policies"] = {"mcpAuthorization": {"rules": rules}}
+        policies["mcpAuthorization"] = {"rules": rules}
+    return policies
+
+
+def config(ctx: Context, found: list[Target]) -> dict[str, Any]:
+    settings = ctx.fleet.spec.routing.mcpGateway
+    backend_targets = []
+    for t in found:
+        target: dict[str, Any] = {"name": t.name, "mcp": {"host": t.host}}
+        if t.token is not None:
+            target["policies"] = {"backendAuth": {"key": {"value": {"file": f"{TOKENS}/{t.name}/token"}}}}
+        backend_targets.append(target)
+    mcp_route: dict[str, Any] = {
+        "name": "mcp",
+        "matches": [{"path": {"pathPrefix": settings.path if settings else "/mcp"}}],
+        "backends": [{"mcp": {"prefixMode": "always", "failureMode": "failOpen", "targets": backend_targets}}],
+        "policies": _policies(ctx, found) or None,
+    }
+    listener = {"name": "mcp", "protocol": "HTTP", "routes": [mcp_route]}
+    return {"config": startup_config(ctx), "binds": [{"port": PORT, "listeners": [listener]}]}
+
+
+def _meta(ctx: Context, name: str, labels: dict[str, str] | None = None) -> dict[str, Any]:
     return {
-        "config": raw,
-        "binds": [{"port": PORT, "listeners": [{"name": "mcp", "protocol": "HTTP", "routes": [route]}]}],
+        "name": name,
+        "namespace": ctx.fleet.namespace,
+        "labels": labels or names.fleet_labels(ctx.fleet, "mcp-gateway"),
     }
 
 
-def _meta(ctx: Context, name: str, annotations: dict[str, str] | None = None) -> dict[str, Any]:
-    labels = names.fleet_labels(ctx.fleet, "mcp-gateway")
-    return {"name": name, "namespace": ctx.fleet.namespace, "labels": labels, "annotations": annotations}
+CONTAINER_PORTS = (("mcp", PORT), ("metrics", METRICS), ("readiness", READINESS))
 
 
-def _deployment(ctx: Context, text: str, found: list[Target]) -> Obj:
+def _deployment(ctx: Context, found: list[Target]) -> Obj:
     settings = ctx.fleet.spec.routing.mcpGateway
     name = component(ctx)
     selector = {"app.kubernetes.io/instance": name}
     volumes: list[dict[str, Any]] = [
-        {"name": "config", "configMap": {"name": name}},
+        {"name": "config", "configMap": {"name": name}},  # a directory: kubelet updates it, agentgateway reloads
         {"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}},
     ]
     mounts: list[dict[str, Any]] = [
@@ -169,26 +218,29 @@ def _deployment(ctx: Context, text: str, found: list[Target]) -> Obj:
         volumes.append(
             {"name": f"token-{index}", "secret": {"secretName": secret, "items": [{"key": key, "path": "token"}]}}
         )
-        mounts.append({"name": f"token-{index}", "mountPath": f"/var/run/secrets/mcp/{t.name}", "readOnly": True})
+        mounts.append({"name": f"token-{index}", "mountPath": f"{TOKENS}/{t.name}", "readOnly": True})
     probe = {"httpGet": {"path": "/healthz/ready", "port": "readiness"}, "periodSeconds": 5}
     container = {
         "name": "agentgateway",
         "image": settings.image if settings else "",
         "args": ["-f", "/config/config.yaml"],
-        "ports": [
-            {"name": "mcp", "containerPort": PORT, "protocol": "TCP"},
-            {"name": "metrics", "containerPort": METRICS, "protocol": "TCP"},
-            {"name": "readiness", "containerPort": READINESS, "protocol": "TCP"},
-        ],
+        "ports": [{"name": n, "containerPort": number, "protocol": "TCP"} for n, number in CONTAINER_PORTS],
         "readinessProbe": probe,
         "startupProbe": {**probe, "periodSeconds": 2, "failureThreshold": 30},
         "resources": {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"memory": "512Mi"}},
         "securityContext": names.RESTRICTED_CONTAINER,
         "volumeMounts": mounts,
     }
-    checksum = hashlib.sha256(text.encode()).hexdigest()
-    mesh_labels, mesh_annotations = mesh.pod_metadata(ctx)
-    annotations = {"checksum/config": checksum, "prometheus.io/scrape": "true", "prometheus.io/port": str(METRICS)}
+    containers = [container]
+    startup = hashlib.sha256(to_yaml_document(startup_config(ctx)).encode()).hexdigest()
+    annotations = {STARTUP_DIGEST: startup, "prometheus.io/scrape": "true", "prometheus.io/port": str(METRICS)}
+    if warden.settings(ctx) is not None:
+        sidecar, sidecar_volumes, digest = warden.sidecar(f"{name}-warden", warden.GATEWAY_SUBJECT, ctx)
+        containers.append(sidecar)
+        volumes += sidecar_volumes
+        annotations[warden.DIGEST] = digest
+    # only the MCP listener goes through the mesh; stats and readiness are plain (Prometheus, kubelet)
+    mesh_labels, mesh_annotations = mesh.pod_metadata(ctx, name, [("mcp", PORT)], [METRICS, READINESS])
     return {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
@@ -203,18 +255,49 @@ def _deployment(ctx: Context, text: str, found: list[Target]) -> Obj:
                 },
                 "spec": {
                     "serviceAccountName": name,
-                    "automountServiceAccountToken": False,
+                    "automountServiceAccountToken": ctx.fleet.spec.routing.mesh == "consul",  # see mesh/consul.py
+                    "enableServiceLinks": False,
                     "securityContext": {
                         "runAsNonRoot": True,
                         "runAsUser": 10101,
+                        "runAsGroup": 10101,
                         "seccompProfile": {"type": "RuntimeDefault"},
                     },
-                    "containers": [container],
+                    "containers": containers,
                     "volumes": volumes,
                 },
             },
         },
     }
+
+
+def _public_route(ctx: Context, name: str) -> list[Obj]:
+    """The route on `host`: TLS, never a catch-all host, and only with client authentication."""
+    settings = ctx.fleet.spec.routing.mcpGateway
+    if settings is None or not settings.host:
+        return []
+    ingress = ctx.fleet.spec.routing.ingress
+    where = ctx.fleet.at(("routing", "mcpGateway", "host"))
+    if ingress is None:
+        ctx.diags.error(where, "a gateway host is reached through a route: it needs routing.ingress")
+        return []
+    if settings.auth is None:
+        ctx.diags.error(
+            ctx.fleet.at(("routing", "mcpGateway")),
+            "routing.mcpGateway.auth is required with a host: the gateway holds every capability's backend "
+            "credentials, so an open gateway hands them to anyone who reaches it",
+        )
+    if "*" in settings.host or "{" in settings.host:
+        ctx.diags.error(where, "the gateway's host must be one exact name (no wildcard, no template)")
+    if ingress.api == "ingress" and ingress.tls is None:
+        ctx.diags.error(where, "the gateway's public route needs TLS: set routing.ingress.tls")
+    if ingress.api == "gateway" and (ingress.gateway is None or not ingress.gateway.sectionName):
+        ctx.diags.warn(
+            where,
+            "bind the gateway's route to the Gateway's HTTPS listener (routing.ingress.gateway.sectionName): "
+            "tokens must not travel in clear text",
+        )
+    return route(ctx, _meta(ctx, name), settings.host, [Rule(settings.path, name, "mcp", PORT)], where)
 
 
 def generate(ctx: Context) -> list[Obj]:
@@ -233,7 +316,7 @@ def generate(ctx: Context) -> list[Obj]:
             "automountServiceAccountToken": False,
         },
         {"apiVersion": "v1", "kind": "ConfigMap", "metadata": _meta(ctx, name), "data": {"config.yaml": text}},
-        _deployment(ctx, text, found),
+        _deployment(ctx, found),
         {
             "apiVersion": "v1",
             "kind": "Service",
@@ -254,10 +337,10 @@ def generate(ctx: Context) -> list[Obj]:
             "spec": {"maxUnavailable": 1, "selector": {"matchLabels": selector}},
         },
     ]
-    if (
-        ctx.serves("monitoring.coreos.com/v1", "ServiceMonitor")
-        and ctx.fleet.spec.observability.prometheus.serviceMonitor
-    ):
+    configmap = warden.configmap(f"{name}-warden", _meta(ctx, name), warden.GATEWAY_SUBJECT, ctx)
+    if configmap is not None:
+        objects.append(configmap)
+    if ctx.fleet.spec.observability.prometheus.serviceMonitor:
         objects.append(
             {
                 "apiVersion": "monitoring.coreos.com/v1",
@@ -269,11 +352,4 @@ def generate(ctx: Context) -> list[Obj]:
                 },
             }
         )
-    where = ctx.fleet.at(("routing", "mcpGateway"))
-    if settings.host and ctx.fleet.spec.routing.ingress is None:
-        ctx.diags.error(
-            ctx.fleet.at(("routing", "mcpGateway", "host")),
-            "a gateway host is reached through a route: it needs routing.ingress",
-        )
-    objects += route(ctx, _meta(ctx, name), settings.host, [Rule(settings.path, name, "mcp", PORT)], where)
-    return objects
+    return objects + _public_route(ctx, name)

@@ -12,6 +12,7 @@ from typing import Any
 
 from skipper_render import names, quantity
 from skipper_render.generators.base import Context, Obj
+from skipper_render.generators.monitoring import POD_HASH, RELABELINGS, scraped
 from skipper_render.resolve import ResolvedCapability
 from skipper_render.serialize import to_yaml_document
 
@@ -28,10 +29,8 @@ ENGINE_METRICS = (
 # SRE workbook, multi-window multi-burn-rate: (burn rate, long window, short window, severity).
 BURN_RATES = ((14.4, "1h", "5m", "critical"), (6.0, "6h", "30m", "critical"), (1.0, "3d", "6h", "warning"))
 RATIO_WINDOWS = ("5m", "30m", "1h", "6h", "3d")
-RELABELINGS = [
-    {"sourceLabels": ["__meta_kubernetes_service_label_naftiko_io_capability"], "targetLabel": "capability"},
-    {"sourceLabels": ["__meta_kubernetes_service_label_naftiko_io_environment"], "targetLabel": "environment"},
-]
+BASE_WINDOW = "5m"  # the rate recordings long windows are averaged from
+SHORT_WINDOW = 3600  # seconds: windows up to this are computed from raw counters
 
 
 def seconds(duration: str) -> str:
@@ -43,20 +42,33 @@ def ratio_record(window: str) -> str:
     return f"capability:ikanos_request_error_ratio:rate{window}"
 
 
+def rate_record(metric: str) -> str:
+    return f"capability:{metric}:rate{BASE_WINDOW}"
+
+
 def recording_rules(ctx: Context) -> list[Obj]:
-    """Error ratios per capability over every window the burn-rate alerts and the budget use."""
+    """Error ratios per capability over every window the burn-rate alerts and the budget use.
+
+    Windows up to an hour are computed from the raw counters; longer ones (6h, 3d, the 30d
+    budget) average the 5-minute rate recordings, as the SRE workbook does: a `rate(...[30d])`
+    over raw series would read a month of samples on every evaluation and needs a month of
+    raw retention."""
     alerts = ctx.fleet.spec.observability.alerts
-    if alerts is None or alerts.availability is None or not ctx.serves(MONITORING, "PrometheusRule"):
+    if alerts is None or alerts.availability is None:
         return []
     by = "sum by (capability, environment)"
-    rules = [
-        {
-            "record": ratio_record(window),
-            "expr": f"{by} (rate(ikanos_request_errors[{window}])) / {by} (rate(ikanos_request_total[{window}]))",
-        }
-        for window in (*RATIO_WINDOWS, alerts.window)
+    rules: list[dict[str, str]] = [
+        {"record": rate_record(metric), "expr": f"{by} (rate({metric}[{BASE_WINDOW}]))"}
+        for metric in ("ikanos_request_errors", "ikanos_request_total")
     ]
-    unique = list({r["record"]: r for r in rules}.values())
+    for window in dict.fromkeys((*RATIO_WINDOWS, alerts.window)):
+        if quantity.seconds(window) <= SHORT_WINDOW:
+            expr = f"{by} (rate(ikanos_request_errors[{window}])) / {by} (rate(ikanos_request_total[{window}]))"
+        else:
+            errors = f"avg_over_time({rate_record('ikanos_request_errors')}[{window}])"
+            expr = f"{errors} / avg_over_time({rate_record('ikanos_request_total')}[{window}])"
+        rules.append({"record": ratio_record(window), "expr": expr})
+    unique = rules
     return [
         {
             "apiVersion": MONITORING,
@@ -68,8 +80,12 @@ def recording_rules(ctx: Context) -> list[Obj]:
 
 
 def alert_rules(cap: ResolvedCapability, ctx: Context) -> list[Obj]:
+    """Outage, latency and burn-rate alerts, only for a capability that runs and is scraped: a
+    suspended or metric-less capability would page forever (`up` never exists)."""
     alerts = ctx.fleet.spec.observability.alerts
-    if alerts is None or not ctx.serves(MONITORING, "PrometheusRule"):
+    if alerts is None:
+        return []
+    if cap.state != "running" or not scraped(cap, ctx):
         return []
     selector = f'capability="{cap.name}", environment="{ctx.fleet.environment}"'
     runbook = alerts.runbookUrl
@@ -146,6 +162,13 @@ def scrape_config(ctx: Context) -> list[Obj]:
                 "action": "keep",
             },
             {"source_labels": ["__meta_kubernetes_endpoint_port_name"], "regex": "control", "action": "keep"},
+            # the canary and preview Services select the same pods: scrape each pod once
+            {
+                "source_labels": [f"__meta_kubernetes_service_label_{_label(names.TRAFFIC)}"],
+                "regex": ".+",
+                "action": "drop",
+            },
+            {"source_labels": [f"__meta_kubernetes_pod_label_{_label(POD_HASH)}"], "target_label": _label(POD_HASH)},
             *(
                 {"source_labels": r["sourceLabels"], "target_label": r["targetLabel"]}
                 for r in [*RELABELINGS, _meta("namespace", "namespace"), _meta("pod_name", "pod")]
@@ -160,6 +183,11 @@ def scrape_config(ctx: Context) -> list[Obj]:
             "data": {"scrape-configs.yaml": to_yaml_document({"scrape_configs": [job]})},
         }
     ]
+
+
+def _label(name: str) -> str:
+    """A Kubernetes label as Prometheus names it in service discovery."""
+    return "".join(c if c.isalnum() else "_" for c in name)
 
 
 def _meta(source: str, target: str) -> dict[str, Any]:

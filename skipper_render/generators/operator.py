@@ -14,6 +14,7 @@ from skipper_render.generators.base import Context, Obj
 from skipper_render.resolve import ResolvedCapability
 
 API_VERSION = "naftiko.io/v1alpha3"
+CLASS_LABELS = {"app.kubernetes.io/managed-by": names.MANAGED_BY, "app.kubernetes.io/name": "capability-class"}
 
 
 def capability(cap: ResolvedCapability, ctx: Context) -> list[Obj]:
@@ -59,7 +60,9 @@ def classes(ctx: Context) -> list[Obj]:
         {
             "apiVersion": API_VERSION,
             "kind": "CapabilityClass",
-            "metadata": {"name": name, "labels": {**names.fleet_labels(ctx.fleet, "capability-class")}},
+            # cluster-scoped and shared by every fleet and environment on the cluster: no label that
+            # differs between them, or two renders would fight over the object
+            "metadata": {"name": name, "labels": CLASS_LABELS},
             "spec": ctx.fleet.classes[name].model_dump(exclude_none=True),
         }
         for name in used

@@ -1,14 +1,20 @@
 """Progressive delivery with Argo Rollouts: `rollout.strategy` canary or blueGreen (SPEC 2.3).
 
 The Rollout `{cap}` carries the same pod template the Deployment would, so switching strategy
-changes no pod (a Consul canary adds its revision annotations). Canary traffic is split by what
-already routes the capability: Istio (the VirtualService `{cap}`, route `primary`), the Gateway API
-plugin (the public HTTPRoute `{cap}`, or with Linkerd its per-port GAMMA routes
-`{cap}-{port}-mesh`), the Consul plugin (the subsets of ServiceResolver `{cap}` and the
-ServiceSplitter `{cap}`) or ingress-nginx (the public Ingress `{cap}`); otherwise (no mesh, no
-public route) the canary is replica-based. Blue-green renders the active Service `{cap}` and a
-preview Service. Analysis reads the engine's metrics (error ratio and p99 latency) through an
-AnalysisTemplate.
+changes no pod (a Consul canary adds its revision annotations). Canary traffic is split by every
+router on the capability's paths (Argo Rollouts drives several at once): the mesh for east-west
+traffic (Istio: the VirtualService `{cap}`, one route per served port; Linkerd: its per-port
+GAMMA routes `{cap}-{port}-mesh`; Consul: the subsets of ServiceResolver `{cap}` and the
+ServiceSplitter `{cap}`), and for north-south traffic the public Gateway API route `{cap}`
+(Argo Rollouts' Gateway API plugin: a mesh's VirtualService does not apply to a gateway's
+traffic) or, without a mesh, ingress-nginx's canary on the public Ingress. With none of these the
+canary is replica-based. Blue-green renders the active Service `{cap}` and a preview Service.
+
+Analysis (an AnalysisTemplate) scores the pods of the new revision (the canary's, or blue-green's
+preview) by the controller's pod-template-hash label, from the engine's metrics, and only where
+something scrapes them. No data (no traffic yet: an empty result or NaN) passes: an error-free
+revision is not failed for being idle (argo-rollouts `utils/evaluate`: `result[0]` of an empty
+result is an evaluation error, and five in a row abort the rollout).
 The controller-owned `rollouts-pod-template-hash` label is never rendered.
 """
 
@@ -20,24 +26,23 @@ from typing import Any
 
 from skipper_render import names
 from skipper_render.generators.base import Context, Obj
-from skipper_render.generators.observability import seconds
+from skipper_render.generators.monitoring import scraped
+from skipper_render.quantity import seconds
 from skipper_render.resolve import ResolvedCapability
 from skipper_render.resources import Explicit
 
 API = "argoproj.io/v1alpha1"
+GATEWAY_PLUGIN = "argoproj-labs/gatewayAPI"
 CONSUL_PLUGIN = "hashicorp/consul"  # argoproj-labs/rollouts-plugin-trafficrouter-consul
 CONSUL_VERSION = "consul.hashicorp.com/service-meta-version"  # the plugin's subset filter reads it
 STABLE_SUBSET, CANARY_SUBSET = "stable", "canary"
+POD_HASH_ARG = "pod-hash"
 DEFAULT_STEPS: list[dict[str, Any]] = [
     {"setWeight": 20},
     {"pause": {"duration": "1m"}},
     {"setWeight": 50},
     {"pause": {"duration": "1m"}},
 ]
-
-
-def progressive(cap: ResolvedCapability) -> bool:
-    return cap.rollout.strategy in ("canary", "blueGreen")
 
 
 def canary_service(cap: ResolvedCapability) -> str:
@@ -48,49 +53,53 @@ def preview_service(cap: ResolvedCapability) -> str:
     return f"{cap.name}-preview"
 
 
-def traffic_router(cap: ResolvedCapability, ctx: Context) -> str | None:
-    """Who splits canary traffic: the mesh ("istio", "linkerd", "consul"), "gateway" (the Gateway API
-    plugin on the public route), "nginx", or None (replica-based)."""
+def routers(cap: ResolvedCapability, ctx: Context) -> frozenset[str]:
+    """Who splits a canary's traffic: the mesh ("istio", "linkerd", "consul"), "gateway" (the
+    Gateway API plugin on the public route), "nginx" (ingress-nginx, without a mesh); empty for a
+    replica-based canary or another strategy."""
     if cap.rollout.strategy != "canary":
-        return None
+        return frozenset()
     routing = ctx.fleet.spec.routing
-    if routing.mesh != "none":
-        return routing.mesh
-    public = any(cap.is_public(e.namespace) for e in cap.spec.exposes if e.type != "control")
+    out: set[str] = set() if routing.mesh == "none" else {routing.mesh}
+    public = any(cap.is_public(p.expose.namespace) for p in names.served_ports(cap))
     if public and routing.ingress is not None:
         if routing.ingress.api == "gateway":
-            return "gateway"
-        if routing.ingress.className == "nginx":
-            return "nginx"
-    return None
+            out.add("gateway")
+        elif routing.ingress.className == "nginx" and routing.mesh == "none":
+            out.add("nginx")  # a meshed ingress-nginx reaches the Service, where the mesh splits
+    return frozenset(out)
 
 
 def _traffic_routing(cap: ResolvedCapability, ctx: Context) -> dict[str, Any] | None:
-    router = traffic_router(cap, ctx)
-    if router == "istio":
-        return {"istio": {"virtualService": {"name": cap.name, "routes": ["primary"]}}}
-    if router == "gateway":
-        return {"plugins": {"argoproj-labs/gatewayAPI": {"httpRoute": cap.name, "namespace": cap.namespace}}}
-    if router == "linkerd":
-        routes = [{"name": f"{cap.name}-{p.name}-mesh"} for p in names.ports(cap) if p.expose.type != "control"]
-        return {"plugins": {"argoproj-labs/gatewayAPI": {"httpRoutes": routes, "namespace": cap.namespace}}}
-    if router == "consul":
+    found = routers(cap, ctx)
+    out: dict[str, Any] = {}
+    plugins: dict[str, Any] = {}
+    if "istio" in found:
+        routes = [p.name for p in names.served_ports(cap)]
+        out["istio"] = {"virtualService": {"name": cap.name, "routes": routes}}
+    http_routes = [{"name": cap.name}] if "gateway" in found else []
+    if "linkerd" in found:
+        http_routes += [{"name": f"{cap.name}-{p.name}-mesh"} for p in names.served_ports(cap)]
+    if http_routes:
+        plugins[GATEWAY_PLUGIN] = {"httpRoutes": http_routes, "namespace": cap.namespace}
+    if "consul" in found:
         subsets = {"stableSubsetName": STABLE_SUBSET, "canarySubsetName": CANARY_SUBSET}
-        return {"plugins": {CONSUL_PLUGIN: {"serviceName": cap.name, **subsets}}}
-    if router == "nginx":
-        return {"nginx": {"stableIngress": cap.name}}
-    return None
+        plugins[CONSUL_PLUGIN] = {"serviceName": cap.name, **subsets}
+    if "nginx" in found:
+        out["nginx"] = {"stableIngress": cap.name}
+    if plugins:
+        out["plugins"] = plugins
+    return out or None
 
 
 def _consul_template(cap: ResolvedCapability, template: Obj) -> Obj:
     """The pod template of a Consul canary: its revision as Consul service metadata, whose filter
     `Service.Meta.version == N` the plugin writes into the subsets; digits only, a bare number in
-    Consul's filter syntax. `connect-service` keeps the pods one Consul service beside the canary
-    Service that selects them too."""
+    Consul's filter syntax."""
     digest = hashlib.sha256(json.dumps(template, sort_keys=True).encode()).hexdigest()
-    annotations = {CONSUL_VERSION: str(int(digest[:12], 16)), "consul.hashicorp.com/connect-service": cap.name}
     metadata = template["metadata"]
-    return {**template, "metadata": {**metadata, "annotations": {**metadata.get("annotations", {}), **annotations}}}
+    annotations = {**metadata.get("annotations", {}), CONSUL_VERSION: str(int(digest[:12], 16))}
+    return {**template, "metadata": {**metadata, "annotations": annotations}}
 
 
 def _step(step: dict[str, Any]) -> dict[str, Any]:
@@ -98,9 +107,26 @@ def _step(step: dict[str, Any]) -> dict[str, Any]:
     return {**step, "pause": Explicit()} if step.get("pause") == {} else step
 
 
+def analysed(cap: ResolvedCapability, ctx: Context) -> bool:
+    """An analysis runs when asked for and when the engine's metrics are scraped."""
+    if cap.rollout.analysis is None or not cap.progressive:
+        return False
+    if not scraped(cap, ctx):
+        ctx.diags.warn(
+            cap.where,
+            "rollout.analysis needs the engine's metrics, but nothing scrapes this capability (no control "
+            "expose, or no ServiceMonitor/scrape config): no analysis is rendered",
+        )
+        return False
+    return True
+
+
 def strategy(cap: ResolvedCapability, ctx: Context) -> dict[str, Any]:
     rollout = cap.rollout
-    analysis = {"templates": [{"templateName": cap.name}]} if rollout.analysis else None
+    analysis = None
+    if analysed(cap, ctx):  # score the new revision's pods (blue-green: the preview ReplicaSet)
+        hash_arg = {"name": POD_HASH_ARG, "valueFrom": {"podTemplateHashValue": "Latest"}}
+        analysis = {"templates": [{"templateName": cap.name}], "args": [hash_arg]}
     if rollout.strategy == "blueGreen":
         return {
             "blueGreen": {
@@ -128,7 +154,7 @@ def rollout_object(cap: ResolvedCapability, ctx: Context, deployment: Obj) -> Ob
     """The Rollout that replaces `deployment` (same metadata, selector and pod template)."""
     spec = deployment["spec"]
     template = spec["template"]
-    if traffic_router(cap, ctx) == "consul":
+    if "consul" in routers(cap, ctx):
         template = _consul_template(cap, template)
     return {
         "apiVersion": API,
@@ -144,13 +170,22 @@ def rollout_object(cap: ResolvedCapability, ctx: Context, deployment: Obj) -> Ob
     }
 
 
+def _condition(threshold: str, compare: str) -> str:
+    """Success unless there is data that misses the threshold: no traffic yet (an empty result, or
+    NaN from 0/0) passes instead of erroring or failing."""
+    return f"len(result) == 0 || isNaN(result[0]) || result[0] {compare} {threshold}"
+
+
 def analysis_template(cap: ResolvedCapability, ctx: Context) -> list[Obj]:
     analysis = cap.rollout.analysis
-    if analysis is None or not progressive(cap):
+    if analysis is None or not cap.progressive or not scraped(cap, ctx):
         return []
-    selector = f'capability="{cap.name}", environment="{ctx.fleet.environment}"'
+    selector = (
+        f'capability="{cap.name}", environment="{ctx.fleet.environment}", '
+        f'rollouts_pod_template_hash="{{{{args.{POD_HASH_ARG}}}}}"'
+    )
     window = analysis.interval
-    provider = {"prometheus": {"address": ctx.fleet.spec.observability.prometheus.address}}
+    provider = {"address": ctx.fleet.spec.observability.prometheus.address}
     errors = f"sum(rate(ikanos_request_errors{{{selector}}}[{window}]))"
     total = f"sum(rate(ikanos_request_total{{{selector}}}[{window}]))"
     metrics: list[dict[str, Any]] = [
@@ -158,20 +193,19 @@ def analysis_template(cap: ResolvedCapability, ctx: Context) -> list[Obj]:
             "name": "success-rate",
             "interval": window,
             "failureLimit": 1,
-            "successCondition": f"result[0] >= {analysis.successRate:g}",
-            "provider": {"prometheus": {**provider["prometheus"], "query": f"1 - ({errors} / {total})"}},
+            "successCondition": _condition(f"{analysis.successRate:g}", ">="),
+            "provider": {"prometheus": {**provider, "query": f"1 - ({errors} / {total})"}},
         }
     ]
     if analysis.latencyP99 is not None:
         buckets = f"rate(ikanos_request_duration_seconds_bucket{{{selector}}}[{window}])"
-        quantile = f"histogram_quantile(0.99, sum by (le) ({buckets}))"
         metrics.append(
             {
                 "name": "latency-p99",
                 "interval": window,
                 "failureLimit": 1,
-                "successCondition": f"result[0] <= {seconds(analysis.latencyP99)}",
-                "provider": {"prometheus": {**provider["prometheus"], "query": quantile}},
+                "successCondition": _condition(f"{seconds(analysis.latencyP99):g}", "<="),
+                "provider": {"prometheus": {**provider, "query": f"histogram_quantile(0.99, sum by (le) ({buckets}))"}},
             }
         )
     return [
@@ -179,14 +213,19 @@ def analysis_template(cap: ResolvedCapability, ctx: Context) -> list[Obj]:
             "apiVersion": API,
             "kind": "AnalysisTemplate",
             "metadata": names.metadata(cap.name, cap, ctx.fleet),
-            "spec": {"metrics": metrics},
+            "spec": {"args": [{"name": POD_HASH_ARG}], "metrics": metrics},
         }
     ]
 
 
-def extra_services(cap: ResolvedCapability, service: Obj | None) -> list[Obj]:
-    """The canary or preview Service beside the stable/active Service `{cap}`."""
-    if service is None or not progressive(cap):
+def extra_services(cap: ResolvedCapability, service: Obj | None, ctx: Context) -> list[Obj]:
+    """The canary or preview Service beside the stable/active Service `{cap}`, labelled so that
+    monitoring and Consul's registration skip it (it selects the same pods)."""
+    if service is None or not cap.progressive:
         return []
-    name = canary_service(cap) if cap.rollout.strategy == "canary" else preview_service(cap)
-    return [{**service, "metadata": {**service["metadata"], "name": name}}]
+    role = "canary" if cap.rollout.strategy == "canary" else "preview"
+    labels = {**service["metadata"]["labels"], names.TRAFFIC: role}
+    if ctx.fleet.spec.routing.mesh == "consul":
+        labels["consul.hashicorp.com/service-ignore"] = "true"
+    name = canary_service(cap) if role == "canary" else preview_service(cap)
+    return [{**service, "metadata": {**service["metadata"], "name": name, "labels": labels}}]

@@ -62,6 +62,8 @@ def ingress(ctx: Context, metadata: dict[str, Any], host: str | None, rules: lis
             key = "cert-manager.io/cluster-issuer" if issuer.kind == "ClusterIssuer" else "cert-manager.io/issuer"
             annotations[key] = issuer.name
         tls = [{"hosts": [host] if host else None, "secretName": cfg.tls.secretName or f"{metadata['name']}-tls"}]
+    if ctx.fleet.spec.routing.mesh != "none":  # to the Service, where the mesh routes and authorizes
+        annotations["nginx.ingress.kubernetes.io/service-upstream"] = "true"
     rewrite = any(r.rewrite for r in rules)
     if rewrite:  # ingress-nginx: capture what follows the prefix and forward only that
         annotations |= {

@@ -48,7 +48,9 @@ def otel_env(cap: ResolvedCapability, ctx: Context) -> dict[str, str]:
     if otlp is None:
         return {}
     control = cap.spec.control
-    if control is not None:  # the engine applies the spec's values as overrides of OTEL_* (TelemetryBootstrap)
+    if control is not None:
+        # The engine hands the spec's tracing settings to OTel autoconfigure as a properties
+        # *supplier*: defaults that system properties and OTEL_* environment variables override.
         for field, ours, theirs in (
             ("sampling", otlp.sampling, control.sampling),
             ("propagation", otlp.propagation, control.propagation),
@@ -56,7 +58,8 @@ def otel_env(cap: ResolvedCapability, ctx: Context) -> dict[str, str]:
             if theirs is not None and theirs != ours:
                 ctx.diags.warn(
                     control.where,
-                    f"the spec's observability.traces.{field} ({theirs}) overrides the fleet's ({ours}) in the engine",
+                    f"the spec's observability.traces.{field} ({theirs}) is overridden in the engine by the "
+                    f"fleet's observability.otlp.{field} ({ours}): OTEL_* environment variables win",
                 )
     attributes = {
         "service.namespace": ctx.fleet.name,
@@ -92,8 +95,17 @@ def pod_annotations(cap: ResolvedCapability) -> dict[str, str]:
 
 
 def _probes(cap: ResolvedCapability) -> dict[str, Any]:
+    """The control port's health endpoints; without one, a TCP probe on the first served port, so
+    a starting JVM is not Ready before it listens (no liveness: an open port proves too little)."""
     if names.control_port(cap) is None:
-        return {}
+        served = names.served_ports(cap)
+        if not served:
+            return {}
+        tcp = {"tcpSocket": {"port": served[0].name}}
+        return {
+            "startupProbe": {**tcp, "periodSeconds": 2, "failureThreshold": 60},
+            "readinessProbe": {**tcp, "periodSeconds": 5, "failureThreshold": 3},
+        }
 
     def probe(path: str, period: int, failures: int) -> dict[str, Any]:
         return {
@@ -160,15 +172,14 @@ def pod_spec(cap: ResolvedCapability, ctx: Context) -> dict[str, Any]:
         **_probes(cap),
     }
     containers: list[dict[str, Any]] = [container]
-    sidecar = warden.sidecar(cap, ctx)
-    if sidecar is not None:
-        containers.append(sidecar[0])
-        volumes.append(sidecar[1])
-        env_list = [*container["env"], {"name": "IKANOS_WARDEN_URL", "value": warden.URL}]
-        container["env"] = sorted(env_list, key=lambda e: e["name"])
+    if warden.enforces_capabilities(ctx):
+        sidecar, sidecar_volumes, _ = warden.sidecar(f"{cap.name}-warden", cap.name, ctx)
+        containers.append(sidecar)
+        volumes += sidecar_volumes
     return {
         "serviceAccountName": cap.name,
-        "automountServiceAccountToken": False,
+        # Consul's connect-inject logs in with the token (ACLs): its webhook refuses a pod without it.
+        "automountServiceAccountToken": ctx.fleet.spec.routing.mesh == "consul",
         "enableServiceLinks": False,
         "securityContext": _POD_SECURITY,
         "containers": containers,
@@ -177,8 +188,12 @@ def pod_spec(cap: ResolvedCapability, ctx: Context) -> dict[str, Any]:
 
 
 def deployment(cap: ResolvedCapability, ctx: Context) -> Obj:
-    mesh_labels, mesh_annotations = mesh.pod_metadata(ctx)
+    control = [p.number for p in names.ports(cap) if p.expose.type == "control"]
+    served = [(p.name, p.number) for p in names.served_ports(cap)]
+    mesh_labels, mesh_annotations = mesh.pod_metadata(ctx, cap.name, served, control, cap.where)
     annotations = pod_annotations(cap) | mesh_annotations
+    if warden.enforces_capabilities(ctx):  # OPA reads its config only at start
+        annotations[warden.DIGEST] = warden.sidecar(f"{cap.name}-warden", cap.name, ctx)[2]
     strategy: dict[str, Any] = {"type": "RollingUpdate"}
     rolling = {
         k: getattr(cap.rollout, k) for k in ("maxSurge", "maxUnavailable") if getattr(cap.rollout, k) is not None
@@ -237,7 +252,7 @@ def generate(cap: ResolvedCapability, ctx: Context) -> list[Obj]:
         "automountServiceAccountToken": False,
     }
     workload = deployment(cap, ctx)
-    if rollout.progressive(cap):
+    if cap.progressive:
         workload = rollout.rollout_object(cap, ctx, workload)
-    extra = [*rollout.extra_services(cap, svc), *rollout.analysis_template(cap, ctx)]
+    extra = [*rollout.extra_services(cap, svc, ctx), *rollout.analysis_template(cap, ctx)]
     return [account, workload, *([svc] if svc else []), *extra]

@@ -139,15 +139,25 @@ class Ingress(Strict):
     className: str | None = None
     host: str | None = None
     tls: Tls | None = None
-    controllerNamespace: str | None = None  # where the ingress controller runs (mesh authorization)
+    controllerNamespace: DnsLabel | None = None  # where the ingress controller runs (mesh authorization)
+    serviceAccount: DnsLabel | None = None  # the controller's ServiceAccount: its mesh identity, Consul service
+
+
+class McpAuth(Strict):
+    """OAuth for MCP clients: agentgateway's `mcpAuthentication` (mode strict)."""
+
+    issuer: str = Field(min_length=1, description="The token issuer (`iss`), e.g. https://login.example.com")
+    audiences: list[str] = Field(min_length=1, description="Accepted token audiences (`aud`)")
+    jwksUrl: str | None = Field(None, description="Where the issuer's signing keys are (default: derived from issuer)")
 
 
 class McpGateway(Strict):
     enabled: bool = False
-    host: str | None = None
+    host: str | None = Field(None, description="Public host name; makes the gateway reachable from outside")
     path: str = "/mcp"
     image: str = "cr.agentgateway.dev/agentgateway:v1.4.1"
     replicas: int = Field(2, ge=1)
+    auth: McpAuth | None = Field(None, description="Client authentication; required with a host")
 
 
 class RestGateway(Strict):
@@ -220,12 +230,15 @@ class WardenSigning(Strict):
 
 
 class DecisionLogs(Strict):
-    service: str
+    service: str = Field(description="The audit collector every Warden ships decision logs to")
+    auth: Literal["bearer", "none"] = Field(
+        "bearer", description="bearer: token from Secret {fleet}-warden-audit, key token (never inline)"
+    )
 
 
 class Warden(Strict):
     enabled: bool = False
-    image: str = "openpolicyagent/opa:1.10.1-static"
+    image: str = "openpolicyagent/opa:1.10.0-envoy"  # OPA with the Envoy ext_authz gRPC plugin
     bundle: WardenBundle | None = None
     signing: WardenSigning | None = None
     decisionLogs: DecisionLogs | None = None
@@ -236,6 +249,9 @@ class Security(Strict):
     mtls: Mtls | None = None
     networkPolicy: bool = False
     warden: Warden | None = None
+    allowPlainEnv: list[str] | None = Field(
+        None, description="Env names that look secret (*PASSWORD*, *TOKEN*, ...) but are not: a warning, not an error"
+    )
 
 
 class FleetSpec(Strict):

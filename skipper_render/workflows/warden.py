@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from skipper_render.render import RenderResult
 
 POLICIES = "policies"
+GATEWAY_SUBJECT = "mcp-gateway"  # policies/mcp-gateway/ (the same name as generators.warden's)
 MAX_BUNDLE_FILE = 64 * 1024 * 1024
 STRUCTURED = {"data.json", ".manifest", ".signatures.json"}
 
@@ -116,12 +117,16 @@ def build_all(result: RenderResult, private_key_pem: bytes) -> dict[str, bytes]:
     if settings is None or settings.bundle is None or settings.signing is None:
         raise ValidationError.at(result.fleet.at(("security", "warden")), "security.warden needs bundle and signing")
     out = {}
-    for cap in result.fleet.capabilities:
-        resource = posixpath.normpath(settings.bundle.resource.replace("{capability}", cap.name))
+    subjects = [cap.name for cap in result.fleet.capabilities]
+    gateway = result.fleet.spec.routing.mcpGateway
+    if gateway is not None and gateway.enabled:
+        subjects.append(GATEWAY_SUBJECT)  # the gateway's Warden decides MCP tool calls
+    for subject in subjects:
+        resource = posixpath.normpath(settings.bundle.resource.replace("{capability}", subject))
         if resource.startswith(("/", "../")) or resource in (".", ".."):
             where = result.fleet.at(("security", "warden", "bundle", "resource"))
             raise ValidationError.at(where, f"bundle resource {resource!r} must stay inside --output-dir")
-        out[resource] = build(result.root, cap.name, private_key_pem, settings.signing.keyId, settings.signing.scope)
+        out[resource] = build(result.root, subject, private_key_pem, settings.signing.keyId, settings.signing.scope)
     return out
 
 

@@ -1,34 +1,38 @@
 """Service mesh integration, selected by `routing.mesh` (istio | linkerd | consul).
 
 From the class's resilience: retries (retry.maxAttempts - 1 re-tries, Resilience4j counts the first
-call), connection limits (bulkhead) and ejection (circuit breaker). Authorization allows only the
-declared callers (`calls:` and consumes whose baseUri is another capability's Service), the fleet
-gateways (to MCP ports), the ingress (to public exposes and REST-gateway routes), and anyone on the
-`control` port (probes, Prometheus). Workload identity is the per-capability ServiceAccount `{cap}`.
+call), connection limits (bulkhead) and ejection (circuit breaker); MCP ports are never retried or
+time-bounded (tool calls have side effects and run long). Authorization admits exactly the grants
+of `access` (declared callers, the MCP gateway to MCP ports, the ingress to public and REST-gateway
+ports, anyone to `control`). Workload identity is the per-capability ServiceAccount `{cap}`.
 One module per mesh; `base` holds what they share.
 """
 
 from __future__ import annotations
 
+from skipper_render.errors import Where
 from skipper_render.generators.base import Context, Obj
 from skipper_render.generators.mesh import consul, istio, linkerd
-from skipper_render.generators.mesh.base import allowed_accounts, gateway_accounts
 from skipper_render.resolve import ResolvedCapability
 
-__all__ = ["gateway_accounts", "generate", "pod_metadata", "service_annotations"]
+__all__ = ["generate", "pod_metadata", "service_annotations"]
 
 _MESHES = {"istio": istio.generate, "linkerd": linkerd.generate, "consul": consul.generate}
 
 
-def pod_metadata(ctx: Context) -> tuple[dict[str, str], dict[str, str]]:
-    """(labels, annotations) a meshed pod template needs."""
+def pod_metadata(
+    ctx: Context, service: str, served: list[tuple[str, int]], excluded: list[int], where: Where | None = None
+) -> tuple[dict[str, str], dict[str, str]]:
+    """(labels, annotations) a meshed pod template needs: `service` is the workload's mesh name,
+    `served` the (name, number) ports clients reach through the mesh, `excluded` the plain ones
+    (probes, metrics)."""
     mesh = ctx.fleet.spec.routing.mesh
     if mesh == "istio":
         return {"sidecar.istio.io/inject": "true"}, {}
     if mesh == "linkerd":
         return {}, {"linkerd.io/inject": "enabled"}
     if mesh == "consul":
-        return {}, {"consul.hashicorp.com/connect-inject": "true", "consul.hashicorp.com/transparent-proxy": "true"}
+        return {}, consul.pod_annotations(ctx, service, served, excluded, where)
     return {}, {}
 
 
@@ -39,4 +43,4 @@ def service_annotations(cap: ResolvedCapability, ctx: Context) -> dict[str, str]
 
 def generate(cap: ResolvedCapability, ctx: Context) -> list[Obj]:
     mesh = _MESHES.get(ctx.fleet.spec.routing.mesh)
-    return mesh(cap, ctx, allowed_accounts(cap, ctx)) if mesh else []
+    return mesh(cap, ctx) if mesh else []

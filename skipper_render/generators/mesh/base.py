@@ -1,30 +1,31 @@
-"""What every mesh integration shares: who may call a capability, its retry budget and ejection."""
+"""What every mesh integration shares: the retry budget, ejection, timeouts and Service hosts."""
 
 from __future__ import annotations
 
 from skipper_render import names
-from skipper_render.generators.base import Context
 from skipper_render.model.klass import ClassSpec
 from skipper_render.resolve import ResolvedCapability
 
 REQUEST_TIMEOUT = "30s"  # one request, retries included: the same bound in every mesh
-
-
-def gateway_accounts(ctx: Context) -> list[str]:
-    """The fleet gateways' ServiceAccounts (their mesh identity)."""
-    routing = ctx.fleet.spec.routing
-    return [names.mcp_gateway(ctx.fleet)] if routing.mcpGateway and routing.mcpGateway.enabled else []
-
-
-def allowed_accounts(cap: ResolvedCapability, ctx: Context) -> set[str]:
-    """ServiceAccounts that may call `cap`: its declared callers and the gateways."""
-    return set(ctx.fleet.callers.get(cap.name, ())) | set(gateway_accounts(ctx))
+# Ports a mesh's injected proxy owns inside every meshed pod: nothing of ours may listen there.
+SIDECAR_PORTS = {
+    "istio": (15000, 15090),
+    "linkerd": (4140, 4191),
+    "consul": (19000, 21000),
+}
 
 
 def retries(cap: ResolvedCapability) -> int:
     """Re-tries after the first call: Resilience4j's maxAttempts counts the first call."""
     retry = cap.klass.resilience.retry if cap.klass.resilience else None
     return max((retry.maxAttempts or 1) - 1, 0) if retry else 0
+
+
+def resilient(port: names.Port) -> bool:
+    """Whether a port's requests may be retried and time-bounded by the mesh. An MCP tool call is a
+    POST with side effects (the engine's upstream operations may write) and may run long: never
+    retried, never cut at the request timeout."""
+    return port.expose.type not in ("mcp", "control")
 
 
 def ejection(klass: ClassSpec) -> tuple[int, str] | None:

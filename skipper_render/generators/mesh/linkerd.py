@@ -1,15 +1,21 @@
-"""Linkerd: a Server per port with its AuthorizationPolicy, per-port routes carrying timeouts and
-retries (Gateway API routes when Argo Rollouts weights a canary on them), and failure accrual
-(circuit breaking) as annotations of the capability's Service."""
+"""Linkerd: a Server per port with an AuthorizationPolicy admitting exactly the grants, per-port
+routes carrying timeouts and retries (not for MCP; Gateway API routes when Argo Rollouts weights a
+canary on them), and failure accrual (circuit breaking) as annotations of the capability's Service.
+
+linkerd2 policy controller rules encoded here: a Server denies every client no AuthorizationPolicy
+admits; identityRefs name ServiceAccounts (mesh identities) or Namespaces; a NetworkAuthentication
+admits clients without mesh identity (probes, Prometheus).
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 from skipper_render import names, quantity
+from skipper_render.generators import access
 from skipper_render.generators.base import Context, Obj
-from skipper_render.generators.mesh.base import REQUEST_TIMEOUT, ejection, gateway_accounts, retries
-from skipper_render.generators.rollout import canary_service, traffic_router
+from skipper_render.generators.mesh.base import REQUEST_TIMEOUT, ejection, resilient, retries
+from skipper_render.generators.rollout import canary_service, routers
 from skipper_render.resolve import ResolvedCapability
 
 POLICY = "policy.linkerd.io/v1beta3"
@@ -38,65 +44,48 @@ def _duration(ms: int) -> str:
     return f"{ms // 1000}s" if ms % 1000 == 0 else f"{ms}ms"
 
 
-def _clients(cap: ResolvedCapability, ctx: Context, allowed: set[str]) -> dict[str, list[Any]]:
-    """port name -> identityRefs of who may call it: callers, the gateways (MCP ports), the ingress."""
-    gateways = set(gateway_accounts(ctx))
-    namespace = names.ingress_namespace(cap, ctx.fleet)
-    ingress = {p.name for p in names.ingress_ports(cap, ctx.fleet)} if namespace is not None else set()
-    out: dict[str, list[Any]] = {}
-    for port in names.ports(cap):
-        accounts = allowed - gateways if port.expose.type != "mcp" else allowed
-        refs: list[Any] = [{"kind": "ServiceAccount", "name": a} for a in sorted(accounts)]
-        if port.name in ingress:
-            refs.append({"kind": "Namespace", "name": namespace})
-        out[port.name] = refs
-    return out
+def _identity(peer: access.Peer) -> dict[str, Any]:
+    if peer.kind == "ingress" and not peer.name:
+        return {"kind": "Namespace", "name": peer.namespace}  # no ServiceAccount given: its namespace
+    return {"kind": "ServiceAccount", "name": peer.name, "namespace": peer.namespace}
 
 
-def _authorization(cap: ResolvedCapability, ctx: Context, allowed: set[str]) -> list[Obj]:
-    """A Server denies every client it does not authorize: one AuthorizationPolicy per Server.
-
-    The control port admits any network (probes and Prometheus carry no mesh identity); the others
-    admit the mesh identities of their callers. A port nobody may call gets no policy: denied.
-    """
+def _authorization(cap: ResolvedCapability, ctx: Context) -> list[Obj]:
+    """One AuthorizationPolicy per Server that someone may call; a port nobody may call is denied."""
+    grants = access.grants(cap, ctx)
     objects: list[Obj] = []
-    control = names.control_port(cap)
-    if control is not None:
-        meta = names.metadata(f"{cap.name}-any-network", cap, ctx.fleet)
+    if any(g.peer.kind == "anyone" for g in grants):
         networks = [{"cidr": "0.0.0.0/0"}, {"cidr": "::/0"}]
+        meta = names.metadata(f"{cap.name}-any-network", cap, ctx.fleet)
         objects.append(
-            {
-                "apiVersion": AUTH,
-                "kind": "NetworkAuthentication",
-                "metadata": meta,
-                "spec": {"networks": networks},
-            }
+            {"apiVersion": AUTH, "kind": "NetworkAuthentication", "metadata": meta, "spec": {"networks": networks}}
         )
-    clients = _clients(cap, ctx, allowed)
     for port in names.ports(cap):
         name = f"{cap.name}-{port.name}"
-        if port == control:
+        peers = [g.peer for g in grants if port in g.ports]
+        if not peers:
+            continue
+        if all(p.kind == "anyone" for p in peers):
             authn = {"group": "policy.linkerd.io", "kind": "NetworkAuthentication", "name": f"{cap.name}-any-network"}
         else:
-            refs = clients[port.name]
-            if not refs:
-                continue
+            refs = sorted((_identity(p) for p in peers if p.kind != "anyone"), key=lambda r: (r["kind"], r["name"]))
             meta = names.metadata(name, cap, ctx.fleet)
             objects.append(
-                {
-                    "apiVersion": AUTH,
-                    "kind": "MeshTLSAuthentication",
-                    "metadata": meta,
-                    "spec": {"identityRefs": refs},
-                }
+                {"apiVersion": AUTH, "kind": "MeshTLSAuthentication", "metadata": meta, "spec": {"identityRefs": refs}}
             )
             authn = {"group": "policy.linkerd.io", "kind": "MeshTLSAuthentication", "name": name}
         spec = {
             "targetRef": {"group": "policy.linkerd.io", "kind": "Server", "name": name},
             "requiredAuthenticationRefs": [authn],
         }
-        meta = names.metadata(name, cap, ctx.fleet)
-        objects.append({"apiVersion": AUTH, "kind": "AuthorizationPolicy", "metadata": meta, "spec": spec})
+        objects.append(
+            {
+                "apiVersion": AUTH,
+                "kind": "AuthorizationPolicy",
+                "metadata": names.metadata(name, cap, ctx.fleet),
+                "spec": spec,
+            }
+        )
     return objects
 
 
@@ -105,21 +94,23 @@ def mesh_route(cap: ResolvedCapability, port_name: str) -> str:
     return f"{cap.name}-{port_name}-mesh"
 
 
-def generate(cap: ResolvedCapability, ctx: Context, allowed: set[str]) -> list[Obj]:
+def generate(cap: ResolvedCapability, ctx: Context) -> list[Obj]:
     objects: list[Obj] = []
     for port in names.ports(cap):
         meta = names.metadata(f"{cap.name}-{port.name}", cap, ctx.fleet)
         spec = {"podSelector": {"matchLabels": names.selector(cap)}, "port": port.name, "proxyProtocol": "HTTP/1"}
         objects.append({"apiVersion": POLICY, "kind": "Server", "metadata": meta, "spec": spec})
-    objects += _authorization(cap, ctx, allowed)
-    annotations = {"timeout.linkerd.io/request": REQUEST_TIMEOUT}
-    if retries(cap):
-        annotations |= {"retry.linkerd.io/http": "5xx", "retry.linkerd.io/limit": str(retries(cap))}
+    objects += _authorization(cap, ctx)
     # A canary needs routes Argo Rollouts' Gateway API plugin can weight: Gateway API (GAMMA)
     # routes, which Linkerd honours like its own policy routes.
-    canary = traffic_router(cap, ctx) == "linkerd"
+    canary = "linkerd" in routers(cap, ctx)
     api, group = ("gateway.networking.k8s.io/v1", "") if canary else (POLICY, "core")
-    for port in (p for p in names.ports(cap) if p.expose.type != "control"):
+    for port in names.served_ports(cap):
+        annotations: dict[str, str] = {}
+        if resilient(port):
+            annotations["timeout.linkerd.io/request"] = REQUEST_TIMEOUT
+            if retries(cap):
+                annotations |= {"retry.linkerd.io/http": "5xx", "retry.linkerd.io/limit": str(retries(cap))}
         backends: list[dict[str, Any]] = [{"name": cap.name, "port": port.number}]
         if canary:
             backends = [{**backends[0], "weight": 100}, {"name": canary_service(cap), "port": port.number, "weight": 0}]
@@ -128,7 +119,7 @@ def generate(cap: ResolvedCapability, ctx: Context, allowed: set[str]) -> list[O
             {
                 "apiVersion": api,
                 "kind": "HTTPRoute",
-                "metadata": names.metadata(mesh_route(cap, port.name), cap, ctx.fleet, annotations),
+                "metadata": names.metadata(mesh_route(cap, port.name), cap, ctx.fleet, annotations or None),
                 "spec": {"parentRefs": [parent], "rules": [{"backendRefs": backends}]},
             }
         )
