@@ -231,3 +231,19 @@ def test_each_defect_class_is_refused(fleet: Path, env: str, mutate: Callable[[l
     assert check(fleet, env, cluster=cluster) == [], "the fixture itself must be wired"
     found = check(fleet, env, mutate, cluster=cluster)
     assert any(message in m for m in found), found
+
+
+@pytest.mark.parametrize(("case", "env", "cluster", "target"), _cases())
+def test_the_per_capability_split_adds_up_to_the_whole_render(
+    case: Path, env: str | None, cluster: str | None, target: str
+) -> None:
+    """SPEC 4: `--capability X --part capabilities` for every X plus `--part fleet` is the whole
+    render, object for object and byte for byte (what the ApplicationSet's Applications apply)."""
+    whole = render(case, env, cluster=cluster, target=target)
+    parts = {d.key: d.text for d in render(case, env, cluster=cluster, target=target, part="fleet").documents}
+    for cap in whole.fleet.capabilities:
+        sliced = render(case, env, cluster=cluster, target=target, capability=cap.name, part="capabilities")
+        for doc in sliced.documents:
+            assert doc.key not in parts, f"{doc.key} is rendered by two slices"
+            parts[doc.key] = doc.text
+    assert parts == {d.key: d.text for d in whole.documents}

@@ -54,7 +54,35 @@ def capability(cap: ResolvedCapability, ctx: Context) -> list[Obj]:
     ]
 
 
+# Families the operator target does not render, since the Skipper operator creates the workloads
+# (and their labels): field -> what is left out. Each configured one is named in a warning.
+DROPPED: tuple[tuple[tuple[str, ...], str], ...] = (
+    (("security", "mtls"), "no Certificate"),
+    (("security", "networkPolicy"), "no NetworkPolicy"),
+    (("security", "warden"), "no Warden"),
+    (("routing", "mesh"), "no mesh objects"),
+    (("observability", "alerts"), "no alert rules"),
+    (("observability", "dashboard"), "no dashboard"),
+    (("observability", "prometheus", "scrapeConfig"), "no scrape config"),
+)
+
+
+def dropped(ctx: Context) -> None:
+    spec = ctx.fleet.spec.model_dump(exclude_defaults=True)
+    for path, what in DROPPED:
+        value: object = spec
+        for key in path:
+            value = value.get(key) if isinstance(value, dict) else None
+        if value not in (None, False, "none", {}) and not (isinstance(value, dict) and value.get("enabled") is False):
+            ctx.diags.warn(
+                ctx.fleet.at(path),
+                f"target operator: {what} is rendered for {'.'.join(path)} (the operator runs the pods); "
+                "render --target kubernetes for it",
+            )
+
+
 def classes(ctx: Context) -> list[Obj]:
+    dropped(ctx)
     used = sorted({cap.class_name for cap in ctx.fleet.capabilities})
     return [
         {
