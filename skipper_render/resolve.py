@@ -7,6 +7,7 @@ Only the specs of the capabilities in the (possibly narrowed) effective spec are
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache, cached_property
@@ -36,6 +37,7 @@ Target = Literal["kubernetes", "operator"]
 # module builds no pydantic validator (start-up time: Argo CD starts the plugin on every cache miss).
 BUILTIN = CapabilityFields.model_construct(class_="standard", state="running", rollout=Rollout.model_construct())
 _LOCAL_ADDRESSES = ("localhost", "127.0.0.1", "::1")
+SECRET_NAME = re.compile(r"PASSWORD|PASSWD|TOKEN|SECRET|KEY", re.IGNORECASE)
 
 
 class ResolvedCapability(NamedTuple):
@@ -368,6 +370,8 @@ def _resolve_one(
                 + (" and its probes fail" if expose.type == "control" else "")
                 + "; set address: 0.0.0.0",
             )
+    env = _merged_map("env", defaults, entry)
+    _plain_secrets(name, env, entry, fleet, smap, diags)
     version = (pin.engine if pin and pin.engine else None) or _pick("version", entry, defaults) or fleet.engine.version
     replicas = _pick("replicas", entry, defaults)
     hpa = klass.hpa if replicas is None and state == "running" else None
@@ -398,7 +402,7 @@ def _resolve_one(
         version=version,
         exposes=exposes,
         rollout=_pick("rollout", entry, defaults),
-        env=_merged_map("env", defaults, entry),
+        env=env,
         labels={**spec.labels, **_merged_map("labels", defaults, entry)},
         calls=tuple(sorted(set(_pick("calls", entry, defaults) or []))),
         binds=_merged_map("binds", defaults, entry),
@@ -406,6 +410,27 @@ def _resolve_one(
         where=smap.at(path),
         inputs=inputs,
     )
+
+
+def _plain_secrets(
+    name: str, env: Mapping[str, str], entry: CapabilityEntry, fleet: FleetSpec, smap: SourceMap, diags: Collector
+) -> None:
+    """A plain env value under a secret-looking name is a secret in git: it belongs in a bind (a
+    Secret). `security.allowPlainEnv` lists names that only look secret (a warning then)."""
+    allowed = set(fleet.security.allowPlainEnv or ())
+    for variable in sorted(env):
+        if not SECRET_NAME.search(variable):
+            continue
+        layer = (
+            ("capabilities", name, "env", variable) if variable in (entry.env or {}) else ("defaults", "env", variable)
+        )
+        found = f"env {variable} looks like a secret but has a plain value in the manifest"
+        if variable in allowed:
+            diags.warn(smap.at(layer), f"{found}: listed in security.allowPlainEnv")
+        else:
+            diags.error(
+                smap.at(layer), f"{found}: read it from a bind (a Secret), or list it in security.allowPlainEnv"
+            )
 
 
 def _dump(layer: CapabilityFields | None, field: str) -> dict[str, Any]:

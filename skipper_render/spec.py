@@ -64,6 +64,8 @@ class SpecReader:
 
             for path, message in lint(doc, dialect, version):
                 self.lint(doc.at(path), message)
+        for path, field in literal_credentials(data):
+            self.lint(doc.at(path), f"a literal credential in {field}: reference a bind instead ({{{{VARIABLE}}}})")
         capability = data.get("capability")
         if not isinstance(capability, dict):
             self.diags.error(doc.at(()), "no 'capability' section: a standalone section file cannot be deployed")
@@ -264,6 +266,43 @@ class SpecReader:
                     expose.where, f"port {expose.port} is used by two exposes (the other is at {other.where})"
                 )
             by_port.setdefault(expose.port, expose)
+
+
+_CREDENTIAL_FIELDS = ("token", "password", "secret", "clientSecret", "apiKey", "key", "value")
+_SECRET_HEADER = re.compile(r"key|token|secret|password|authorization", re.IGNORECASE)
+_VARIABLE = re.compile(r"[A-Z][A-Z0-9_]*")
+
+
+def _literal(value: Any) -> bool:
+    """A fixed credential: not a `{{VARIABLE}}` reference, nor a legacy bare VARIABLE name."""
+    return isinstance(value, str) and bool(value) and "{{" not in value and not _VARIABLE.fullmatch(value)
+
+
+def literal_credentials(data: Any, path: Path = ()) -> list[tuple[Path, str]]:
+    """Credentials written into a spec (not `{{VARIABLE}}` references to binds): `authentication`
+    fields, and header parameters named like secrets with a fixed value. The value is never quoted."""
+    found: list[tuple[Path, str]] = []
+    if isinstance(data, dict):
+        auth = data.get("authentication")
+        if isinstance(auth, dict):
+            for field in _CREDENTIAL_FIELDS:
+                if field == "key" and auth.get("type") == "apikey":
+                    continue  # the header's name, not its value
+                if _literal(auth.get(field)):
+                    found.append(((*path, "authentication", field), f"authentication.{field}"))
+        params = data.get("inputParameters")
+        if isinstance(params, dict):
+            for name, param in params.items():
+                value = param.get("value") if isinstance(param, dict) else None
+                in_header = isinstance(param, dict) and param.get("in") == "header"
+                if in_header and _SECRET_HEADER.search(str(name)) and _literal(value):
+                    found.append(((*path, "inputParameters", name, "value"), f"header {name}"))
+        for key, item in data.items():
+            found += literal_credentials(item, (*path, key))
+    elif isinstance(data, list):
+        for index, item in enumerate(data):
+            found += literal_credentials(item, (*path, index))
+    return sorted(set(found))
 
 
 def _entries(data: dict[str, Any], capability: dict[str, Any], section: str) -> list[tuple[Path, Any]]:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
-from helpers import FIXTURES, MINIMAL_SPEC, fleet_yaml, write_tree
+from helpers import FIXTURES, MINIMAL_SPEC, fleet_yaml, validate_object, write_tree
 
 from skipper_render import render
 from skipper_render.errors import ValidationError
@@ -118,3 +119,104 @@ def test_a_provider_needs_a_store(tmp_path: Path) -> None:
     write_tree(tmp_path, {"naftiko.fleet.yaml": fleet_yaml(extra=extra), "hello.ikanos.yml": spec})
     with pytest.raises(ValidationError, match=r"secrets provider 'vault' needs security\.secrets\.store"):
         render(tmp_path, None)
+
+
+PROVIDERS = {
+    "secure": ("vault", r"[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*", True),
+    "secrets-aws": ("aws-secrets-manager", r"[A-Za-z0-9/_+=.@-]{1,512}", True),
+    "secrets-azure": ("azure-key-vault", r"secret/[0-9A-Za-z-]{1,127}", True),
+    "secrets-doppler": ("doppler", r"[A-Z_][A-Z0-9_]*", False),
+}
+
+
+@pytest.mark.parametrize("case", sorted(PROVIDERS))
+def test_each_provider_gets_remote_keys_it_accepts(case: str) -> None:
+    """external-secrets providers/v1: Azure object names are [0-9A-Za-z-] (a `/` names the object
+    type); Doppler secrets are UPPER_SNAKE values without properties; Vault and AWS take paths."""
+    provider, pattern, uses_property = PROVIDERS[case]
+    fleet = FIXTURES / "valid" / case
+    assert (
+        yaml.safe_load((fleet / "naftiko.fleet.yaml").read_text())["spec"]["security"]["secrets"]["provider"]
+        == provider
+    )
+    objects = list(render(fleet, "prod").objects)
+    external = [o for o in objects if o["kind"] == "ExternalSecret"]
+    assert len(external) >= 4  # binds (file and env), the gateway's token, the audit token
+    for obj in external:
+        validate_object(obj)
+        for entry in obj["spec"]["data"]:
+            ref = entry["remoteRef"]
+            assert re.fullmatch(pattern, ref["key"]), ref
+            assert ("property" in ref) == uses_property
+
+
+def _provider_fleet(tmp_path: Path, provider: str, remote_key: str, keys: str = "{API_TOKEN: api-token}") -> Path:
+    spec = MINIMAL_SPEC + f"binds:\n  - namespace: creds\n    keys: {keys}\n"
+    store = "{kind: ClusterSecretStore, name: s}"
+    security = f"security: {{secrets: {{provider: {provider}, store: {store}, remoteKey: '{remote_key}'}}}}"
+    return write_tree(tmp_path, {"naftiko.fleet.yaml": fleet_yaml(extra=security), "hello.ikanos.yml": spec})
+
+
+@pytest.mark.parametrize(
+    ("provider", "remote_key", "keys", "message"),
+    [
+        (
+            "azure-key-vault",
+            "naftiko/{environment}/ünïcode",
+            "{API_TOKEN: api-token}",
+            "not a valid azure-key-vault secret name",
+        ),
+        ("doppler", "9lives", "{API_TOKEN: api-token}", "not a valid doppler secret name"),
+        ("doppler", "{capability}", "{A: api-key, B: API_KEY}", "map to the same doppler secret"),
+        ("vault", "naftiko/{region}/{capability}", "{API_TOKEN: api-token}", "unknown placeholder {region}"),
+        (
+            "aws-secrets-manager",
+            "naftiko/{capability} with spaces",
+            "{API_TOKEN: api-token}",
+            "not a valid aws-secrets-manager",
+        ),
+    ],
+)
+def test_impossible_remote_keys_are_render_errors(
+    tmp_path: Path, provider: str, remote_key: str, keys: str, message: str
+) -> None:
+    with pytest.raises(ValidationError) as err:
+        render(_provider_fleet(tmp_path, provider, remote_key, keys))
+    found = [str(d) for d in err.value.diagnostics]
+    assert any(message in d and "security.secrets.remoteKey" in d for d in found), found
+
+
+def test_plain_secrets_in_the_manifest_are_refused(tmp_path: Path) -> None:
+    capabilities = "hello: {spec: hello.ikanos.yml, env: {DB_PASSWORD: hunter2, LOG_LEVEL: info}}"
+    write_tree(tmp_path, {"naftiko.fleet.yaml": fleet_yaml(capabilities), "hello.ikanos.yml": MINIMAL_SPEC})
+    with pytest.raises(ValidationError) as err:
+        render(tmp_path)
+    (message,) = [str(d) for d in err.value.diagnostics]
+    assert "capabilities.hello.env.DB_PASSWORD: env DB_PASSWORD looks like a secret" in message
+    assert "hunter2" not in message
+    allowed = fleet_yaml(capabilities, extra="security: {allowPlainEnv: [DB_PASSWORD]}")
+    write_tree(tmp_path, {"naftiko.fleet.yaml": allowed})
+    assert any("listed in security.allowPlainEnv" in w.message for w in render(tmp_path).warnings)
+
+
+def test_literal_credentials_in_a_spec_are_lint_findings(tmp_path: Path) -> None:
+    spec = MINIMAL_SPEC.replace(
+        "capability:\n",
+        "capability:\n  consumes:\n    - {namespace: api, type: http, baseUri: 'https://x', "
+        "authentication: {type: bearer, token: s3cr3t}}\n",
+    )
+    write_tree(tmp_path, {"naftiko.fleet.yaml": fleet_yaml(), "hello.ikanos.yml": spec})
+    warnings = [str(w) for w in render(tmp_path).warnings if "literal credential" in w.message]
+    assert warnings == [
+        "hello.ikanos.yml:5:89: capability.consumes[0].authentication.token: warning: a literal credential in "
+        "authentication.token: reference a bind instead ({{VARIABLE}})"
+    ]
+    with pytest.raises(ValidationError, match="literal credential"):
+        render(tmp_path, strict=True)
+
+
+def test_certificates_say_what_they_do_and_keep_common_names_short(tmp_path: Path) -> None:
+    result = render(SECURE, "prod")
+    assert any("it does not encrypt the capability's exposes" in w.message for w in result.warnings)
+    for certificate in (o for o in result.objects if o["kind"] == "Certificate"):
+        assert len(certificate["spec"].get("commonName", "")) <= 64

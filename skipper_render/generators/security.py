@@ -24,6 +24,12 @@ def certificate(cap: ResolvedCapability, ctx: Context) -> list[Obj]:
     if mtls is None or ctx.fleet.spec.routing.mesh != "none":
         return []  # a mesh brings its own workload certificates
     host = f"{cap.name}.{cap.namespace}"
+    ctx.diags.warn(
+        ctx.fleet.at(("security", "mtls")),
+        "the ikanos engine serves plain HTTP: each Certificate (Secret {cap}-mtls at /app/tls) is issued, rotated "
+        "and mounted for specs and clients that use it; it does not encrypt the capability's exposes (a mesh does)",
+    )
+    common_name = f"{host}.svc"
     return [
         {
             "apiVersion": "cert-manager.io/v1",
@@ -34,7 +40,7 @@ def certificate(cap: ResolvedCapability, ctx: Context) -> list[Obj]:
                 "issuerRef": {"kind": mtls.issuer.kind, "name": mtls.issuer.name, "group": "cert-manager.io"},
                 "duration": mtls.duration,
                 "renewBefore": mtls.renewBefore,
-                "commonName": f"{host}.svc",
+                "commonName": common_name if len(common_name) <= 64 else None,  # X.509 caps it at 64 bytes
                 "dnsNames": [cap.name, host, f"{host}.svc", f"{host}.svc.cluster.local"],
                 "usages": ["server auth", "client auth"],
                 "privateKey": {"algorithm": "ECDSA", "size": 256, "rotationPolicy": "Always"},
