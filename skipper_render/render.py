@@ -31,7 +31,8 @@ from skipper_render.inputs import (
     pick_cluster,
     setting,
 )
-from skipper_render.load import Limits
+from skipper_render.load import Document, Limits
+from skipper_render.model.fleet import Cluster, FleetSpec
 from skipper_render.resolve import ResolvedFleet, Target, resolve
 
 __all__ = ["MANIFEST", "RenderRequest", "RenderResult", "environments", "locate", "render", "render_request"]
@@ -150,6 +151,34 @@ def render(
     )
 
 
+def _check_dns_failover(
+    spec: FleetSpec,
+    clusters: tuple[Cluster, ...],
+    cluster: Cluster | None,
+    overlay: Document | None,
+    diags: Collector,
+) -> None:
+    """Outside traffic fails over between clusters only through DNS: one PRIMARY record per name."""
+    ingress = spec.routing.ingress
+    if ingress is None or cluster is None or len(clusters) < 2 or overlay is None:
+        return
+    where = overlay.at(("spec", "clusters"))
+    if ingress.dnsFailover is None:
+        diags.warn(
+            where,
+            "public routes of a multi-cluster environment: without routing.ingress.dnsFailover outside traffic "
+            "does not fail over between clusters (unless a global load balancer does it)",
+        )
+        return
+    primaries = [c.name for c in clusters if c.role == "primary"]
+    if len(primaries) != 1:
+        diags.error(
+            where,
+            f"routing.ingress.dnsFailover needs exactly one primary cluster (Route 53 failover records have one "
+            f"PRIMARY), found {len(primaries)}" + (f": {', '.join(primaries)}" if primaries else ""),
+        )
+
+
 def render_request(request: RenderRequest) -> RenderResult:
     """The pipeline: one request in, one result out; every problem found is reported at once."""
     diags = Collector()
@@ -172,6 +201,7 @@ def render_request(request: RenderRequest) -> RenderResult:
             f"{request.env} has {len(clusters)} clusters; without {setting(request.origin, 'cluster').file} "
             "the render is the same for all of them (no failover, standby sizing or cluster label)",
         )
+    _check_dns_failover(spec, clusters, cluster, inputs.overlay, diags)
     fleet = resolve(
         inputs.fleet_dir,
         inputs.header.metadata.name,

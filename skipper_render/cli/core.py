@@ -9,10 +9,12 @@ from pathlib import Path
 import click
 
 from skipper_render.cli.base import (
+    KUBECTL_OPT,
     PATH_ARG,
     fail,
     main,
     parse_api_versions,
+    render_or_fail,
     target_of,
     warn,
 )
@@ -177,6 +179,13 @@ def schema_cmd(kind: str) -> None:
 @TARGET_OPT
 @click.option("--format", "fmt", type=click.Choice(["unified", "markdown"]), default="unified", show_default=True)
 @click.option("--exit-code", is_flag=True, help="Exit 1 when there are differences (as git diff --exit-code).")
+@click.option(
+    "--live",
+    is_flag=True,
+    help="Against the cluster: `kubectl diff --server-side`, kubectl's exit codes (0 same, 1 different, >1 failed).",
+)
+@click.option("--prune", is_flag=True, help="With --live: the fleet is applied with `apply --prune` (ApplySet labels).")
+@KUBECTL_OPT
 def diff_cmd(
     path: Path,
     env: str | None,
@@ -186,12 +195,29 @@ def diff_cmd(
     target: str,
     fmt: str,
     exit_code: bool,
+    live: bool,
+    prune: bool,
+    kubectl: str,
 ) -> None:
-    """Rendered diff for review and PR comments: environments, git revisions or rendered directories."""
-    from skipper_render.workflows import review
+    """Rendered diff for review and PR comments: environments, git revisions, rendered directories, or
+    (--live) the cluster. Unified and markdown output start with the blast radius: per capability
+    and gateway, whether pods restart or the change applies in place, and why."""
+    from skipper_render.workflows import effects, review
 
+    if live:
+        if against is not None or env_b is not None:
+            raise click.UsageError("--live compares with the cluster: not with --against or --env-b")
+        from skipper_render.workflows import cluster as kube
+
+        result = render_or_fail(RenderRequest(path, env, cluster=cluster, target=target_of(target)))
+        try:
+            sys.exit(kube.diff_live(result, kubectl, cluster, prune))
+        except SkipperError as exc:
+            fail(exc)
+    if prune:
+        raise click.UsageError("--prune goes with --live")
     if (against is None) == (env_b is None):
-        raise click.UsageError("give exactly one of --against GIT_REF|DIR and --env-b ENV")
+        raise click.UsageError("give exactly one of --against GIT_REF|DIR, --env-b ENV or --live")
     kind = target_of(target)
 
     def rendered(fleet: Path, environment: str | None, drop_namespace: bool = False) -> review.Side:
@@ -213,7 +239,11 @@ def diff_cmd(
     except SkipperError as exc:
         fail(exc)
     changes = review.compare(old, new, *labels)
+    radius, notes = effects.effects(old, new, changes)
     title = f"skipper diff {labels[0]} -> {labels[1]}" + (f" ({env})" if env and env_b is None else "")
-    sys.stdout.write(review.markdown(changes, title) if fmt == "markdown" else review.unified(changes))
+    if fmt == "markdown":
+        sys.stdout.write(review.markdown(changes, title, notes, effects.table(radius)))
+    else:
+        sys.stdout.write(effects.preamble(radius) + review.unified(changes))
     if exit_code and changes:
         sys.exit(1)

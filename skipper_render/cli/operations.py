@@ -112,14 +112,21 @@ def warden_verify(bundle: Path, public_key: Path, scope: str | None) -> None:
 @click.option("--env", "env", help="Environment (required when the fleet declares environments).")
 @click.option("--cluster", help="Cluster of the environment; also the kubectl context.")
 @click.option("--dry-run", is_flag=True, help="Server-side dry run.")
+@click.option(
+    "--prune",
+    is_flag=True,
+    help="Delete what the render no longer has (kubectl ApplySet, parent ConfigMap <fleet>-skipper-applyset).",
+)
 @KUBECTL_OPT
-def apply_cmd(path: Path, env: str | None, cluster: str | None, dry_run: bool, kubectl: str) -> None:
-    """Render, then `kubectl apply --server-side` the objects (the only way skipper writes to a cluster)."""
+def apply_cmd(path: Path, env: str | None, cluster: str | None, dry_run: bool, prune: bool, kubectl: str) -> None:
+    """Render, then `kubectl apply --server-side` the objects (the only way skipper writes to a cluster).
+
+    The environment's Namespace goes first and is never pruned. Without --prune nothing is deleted."""
     from skipper_render.workflows import cluster as kube
 
     result = render_or_fail(RenderRequest(path, env, cluster=cluster))
     try:
-        sys.exit(kube.apply(result, kubectl, dry_run, cluster))
+        sys.exit(kube.apply(result, kubectl, dry_run, cluster, prune))
     except SkipperError as exc:
         fail(exc)
 
@@ -128,16 +135,25 @@ def apply_cmd(path: Path, env: str | None, cluster: str | None, dry_run: bool, k
 @PATH_ARG
 @click.option("--env", "env", help="Environment (required when the fleet declares environments).")
 @click.option("--cluster", help="Cluster of the environment; also the kubectl context.")
+@click.option("-o", "--output", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 @KUBECTL_OPT
-def status_cmd(path: Path, env: str | None, cluster: str | None, kubectl: str) -> None:
-    """The fleet's workloads in the cluster, through `kubectl get`."""
+def status_cmd(path: Path, env: str | None, cluster: str | None, fmt: str, kubectl: str) -> None:
+    """Rendered Deployments and Rollouts (phase, canary step and weight), HPAs and PDBs, as the cluster has them."""
+    import json
+
     from skipper_render.workflows import cluster as kube
 
     result = render_or_fail(RenderRequest(path, env, cluster=cluster))
     try:
-        sys.exit(kube.status(result, kubectl, cluster))
+        code, rows = kube.status(result, kubectl, cluster)
     except SkipperError as exc:
         fail(exc)
+    if code != 0:
+        sys.exit(code)
+    if fmt == "json":
+        sys.stdout.write(json.dumps([r.as_dict() for r in rows], indent=2) + "\n")
+    else:
+        sys.stdout.write(kube.table(rows))
 
 
 @main.command("logs")
@@ -155,13 +171,36 @@ def status_cmd(path: Path, env: str | None, cluster: str | None, kubectl: str) -
 @click.option("--env", "env", help="Environment (required when the fleet declares environments).")
 @click.option("--cluster", help="Cluster of the environment; also the kubectl context.")
 @click.option("-f", "--follow", is_flag=True)
+@click.option("--since", metavar="DURATION", help="Only logs newer than this (e.g. 10m); default: the last 200 lines.")
 @KUBECTL_OPT
-def logs_cmd(capability: str, path: Path, env: str | None, cluster: str | None, follow: bool, kubectl: str) -> None:
+def logs_cmd(
+    capability: str, path: Path, env: str | None, cluster: str | None, follow: bool, since: str | None, kubectl: str
+) -> None:
     """The engine logs of CAPABILITY's pods, through `kubectl logs`."""
     from skipper_render.workflows import cluster as kube
 
     result = render_or_fail(RenderRequest(path, env, cluster=cluster))
     try:
-        sys.exit(kube.logs(result, kubectl, capability, follow, cluster))
+        sys.exit(kube.logs(result, kubectl, capability, follow, cluster, since))
     except SkipperError as exc:
         fail(exc)
+
+
+@main.command("failover")
+@PATH_ARG
+@click.option("--env", "env", required=True, help="Environment whose clusters change roles.")
+@click.option("--to", "target", required=True, metavar="CLUSTER", help="The cluster that becomes the primary.")
+def failover_cmd(path: Path, env: str, target: str) -> None:
+    """Make CLUSTER the primary of --env (the old primary a standby); print every cluster's rendered diff.
+
+    Only the `role` values of the overlay change. Commit the change and let GitOps apply it:
+    standby sizing, DNS failover records and mesh failover move with it."""
+    from skipper_render.workflows import failover
+
+    try:
+        change = failover.failover(path, env, target)
+    except SkipperError as exc:
+        fail(exc)
+    sys.stdout.write(change.diff)
+    demoted = ", ".join(change.demoted) or "none"
+    click.echo(f"{change.primary} is the primary of {env} in {change.overlay} (now standby: {demoted})", err=True)

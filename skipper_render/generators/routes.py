@@ -90,10 +90,34 @@ def ingress(ctx: Context, metadata: dict[str, Any], host: str | None, rules: lis
     }
 
 
+def dns_failover(ctx: Context, host: str | None) -> dict[str, str]:
+    """external-dns failover annotations for a public host of a multi-cluster environment.
+
+    Every cluster publishes the same name with its own `set-identifier`; Route 53 answers with the
+    PRIMARY record while its health check passes, else with the SECONDARY. `skipper failover`
+    swaps the roles in git; a health check fails over before anyone commits."""
+    cfg = ctx.fleet.spec.routing.ingress
+    cluster = ctx.fleet.cluster
+    if cfg is None or cfg.dnsFailover is None or host is None or cluster is None or len(ctx.fleet.clusters) < 2:
+        return {}
+    prefix = cfg.dnsFailover.annotationPrefix
+    out = {
+        f"{prefix}set-identifier": cluster.name,
+        f"{prefix}aws-failover": "PRIMARY" if cluster.role == "primary" else "SECONDARY",
+    }
+    check = (cfg.dnsFailover.healthChecks or {}).get(cluster.name)
+    if check:
+        out[f"{prefix}aws-health-check-id"] = check
+    return out
+
+
 def route(ctx: Context, metadata: dict[str, Any], host: str | None, rules: list[Rule], where: Where) -> list[Obj]:
     """The route for `rules`, or nothing when the fleet configures no `routing.ingress`."""
     cfg = ctx.fleet.spec.routing.ingress
     if cfg is None or not rules:
         return []
+    dns = dns_failover(ctx, host)
+    if dns:
+        metadata = {**metadata, "annotations": {**(metadata.get("annotations") or {}), **dns}}
     obj = httproute(ctx, metadata, host, rules, where) if cfg.api == "gateway" else ingress(ctx, metadata, host, rules)
     return [obj] if obj else []

@@ -220,10 +220,12 @@ def service(cap: ResolvedCapability, ctx: Context) -> Obj | None:
     ports = names.ports(cap)
     if not ports:
         return None
+    metadata = names.metadata(cap.name, cap, ctx.fleet, mesh.service_annotations(cap, ctx))
+    metadata["labels"] = metadata["labels"] | mesh.service_labels(ctx)
     return {
         "apiVersion": "v1",
         "kind": "Service",
-        "metadata": names.metadata(cap.name, cap, ctx.fleet, mesh.service_annotations(cap, ctx)),
+        "metadata": metadata,
         "spec": {
             "type": "ClusterIP",
             "selector": names.selector(cap),

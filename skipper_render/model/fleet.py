@@ -133,6 +133,19 @@ class Tls(Strict):
     issuer: IssuerRef | None = None
 
 
+class DnsFailover(Strict):
+    """Route 53 failover records for the public hosts, written by external-dns from route annotations."""
+
+    provider: Literal["aws"] = Field("aws", description="external-dns failover records exist for Route 53 only")
+    annotationPrefix: Literal["external-dns.alpha.kubernetes.io/", "external-dns.kubernetes.io/"] = Field(
+        "external-dns.alpha.kubernetes.io/",
+        description="external-dns up to v0.21 reads the alpha prefix; v0.22 and later the stable one",
+    )
+    healthChecks: dict[DnsLabel, str] | None = Field(
+        None, description="Route 53 health check id per cluster (must exist): when it fails, DNS fails over"
+    )
+
+
 class Ingress(Strict):
     api: Literal["gateway", "ingress"] = "gateway"
     gateway: GatewayRef | None = None
@@ -141,6 +154,9 @@ class Ingress(Strict):
     tls: Tls | None = None
     controllerNamespace: DnsLabel | None = None  # where the ingress controller runs (mesh authorization)
     serviceAccount: DnsLabel | None = None  # the controller's ServiceAccount: its mesh identity, Consul service
+    dnsFailover: DnsFailover | None = Field(
+        None, description="Multi-cluster environments: PRIMARY/SECONDARY DNS records on the public routes"
+    )
 
 
 class McpAuth(Strict):

@@ -2,24 +2,21 @@
 
 A pin holds the engine version and the bundle digest an environment renders now (its own pin, or
 the working tree when it is unpinned); the bundle is copied into the store first. The overlay is
-edited with ruamel.yaml's round-trip mode, so comments, key order and quoting survive. The edit
-is undone when the environment no longer renders with the new pins.
+edited with ruamel.yaml's round-trip mode (`edit`), so comments, key order and quoting survive;
+the edit is undone when the environment no longer renders with the new pins.
 """
 
 from __future__ import annotations
 
-import io
-import itertools
 from dataclasses import dataclass
 from pathlib import Path
 
-from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap
 
 from skipper_render import store
-from skipper_render.errors import Location, SkipperError, ValidationError
-from skipper_render.render import RenderRequest, environments, locate, render_request
-from skipper_render.workflows import review
+from skipper_render.errors import Location, ValidationError
+from skipper_render.render import RenderRequest, locate, render_request
+from skipper_render.workflows import edit, review
 
 
 @dataclass(frozen=True)
@@ -27,17 +24,6 @@ class PinChange:
     overlay: Path
     pins: dict[str, tuple[str, str]]  # capability -> (engine version, bundle digest)
     diff: str
-
-
-def _overlay_path(fleet: Path, env: str) -> Path:
-    envs = environments(fleet)
-    if env not in envs:
-        known = ", ".join(sorted(envs)) or "none"
-        raise ValidationError.at(Location("naftiko.fleet.yaml"), f"unknown environment {env!r} (known: {known})")
-    fleet_dir, _ = locate(fleet)
-    return fleet_dir.root / fleet_dir.resolve(
-        envs[env], Location("naftiko.fleet.yaml", path=("spec", "environments", env))
-    )
 
 
 def current_pins(fleet: Path, env: str, capabilities: list[str] | None = None) -> dict[str, tuple[str, str]]:
@@ -54,24 +40,8 @@ def current_pins(fleet: Path, env: str, capabilities: list[str] | None = None) -
     return out
 
 
-def _sequence_offset(text: str) -> int:
-    """How far this file indents `- ` under its parent key (0 or 2, the two common styles)."""
-    lines = text.splitlines()
-    for before, line in itertools.pairwise(lines):
-        stripped = line.lstrip()
-        if stripped.startswith("- ") and before.rstrip().endswith(":"):
-            return max(0, len(line) - len(stripped) - (len(before) - len(before.lstrip())))
-    return 0
-
-
 def _with_pins(text: str, pins: dict[str, tuple[str, str]]) -> str:
-    yaml = YAML()  # round-trip: comments, key order and quoting stay
-    yaml.preserve_quotes = True
-    yaml.width = 4096
-    offset = _sequence_offset(text)
-    yaml.indent(mapping=2, sequence=offset + 2, offset=offset)
-    yaml.representer.add_representer(type(None), lambda rep, _: rep.represent_scalar("tag:yaml.org,2002:null", "null"))
-    data = yaml.load(text)
+    data = edit.load(text)
     spec = data.setdefault("spec", CommentedMap())
     if spec.get("pins") is None:
         spec["pins"] = CommentedMap()
@@ -80,21 +50,14 @@ def _with_pins(text: str, pins: dict[str, tuple[str, str]]) -> str:
         entry = CommentedMap([("engine", engine), ("spec", digest)])
         entry.fa.set_flow_style()
         spec["pins"][name] = entry
-    out = io.StringIO()
-    yaml.dump(data, out)
-    return out.getvalue()
+    return edit.dump(text, data)
 
 
 def apply(fleet: Path, env: str, pins: dict[str, tuple[str, str]]) -> PinChange:
-    overlay = _overlay_path(fleet, env)
-    before_text = overlay.read_text(encoding="utf-8")
+    overlay = edit.overlay_path(fleet, env)
     before = render_request(RenderRequest(fleet, env))
-    overlay.write_text(_with_pins(before_text, pins), encoding="utf-8")
-    try:
+    with edit.edited(overlay, lambda text: _with_pins(text, pins)):
         after = render_request(RenderRequest(fleet, env))
-    except SkipperError:
-        overlay.write_text(before_text, encoding="utf-8")  # leave the repository as it was
-        raise
     changes = review.compare(
         review.keyed(before.yaml_documents()), review.keyed(after.yaml_documents()), f"{env}-before", f"{env}-pinned"
     )

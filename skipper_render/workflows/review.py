@@ -124,8 +124,9 @@ def unified(changes: list[Change]) -> str:
     return "".join(c.patch for c in changes)
 
 
-def markdown(changes: list[Change], title: str, notes: dict[str, str] | None = None) -> str:
-    """A PR comment: a summary table (with a note per object, e.g. whether pods restart) and the diffs."""
+def markdown(changes: list[Change], title: str, notes: dict[str, str] | None = None, radius: str = "") -> str:
+    """A PR comment: the blast radius, a summary table (with a note per object, e.g. whether pods
+    restart) and the diffs."""
     if not changes:
         return f"### {title}\n\nNo changes.\n"
     notes = notes or {}
@@ -133,7 +134,10 @@ def markdown(changes: list[Change], title: str, notes: dict[str, str] | None = N
     summary = f"{counts['added']} added, {counts['changed']} changed, {counts['removed']} removed"
     if counts["foreign"]:
         summary += f", {counts['foreign']} not rendered"
-    lines = [f"### {title}", "", summary, "", "| object | change | effect |", "|---|---|---|"]
+    lines = [f"### {title}", "", summary, ""]
+    if radius:
+        lines += ["**Blast radius**", "", radius.rstrip("\n"), ""]
+    lines += ["| object | change | effect |", "|---|---|---|"]
     lines += [f"| `{c.key}` | {c.status} | {notes.get(c.key, '')} |" for c in changes]
     lines.append("")
     for change in changes:

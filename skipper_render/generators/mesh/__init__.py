@@ -15,7 +15,7 @@ from skipper_render.generators.base import Context, Obj
 from skipper_render.generators.mesh import consul, istio, linkerd
 from skipper_render.resolve import ResolvedCapability
 
-__all__ = ["generate", "pod_metadata", "service_annotations"]
+__all__ = ["generate", "pod_metadata", "service_annotations", "service_labels"]
 
 _MESHES = {"istio": istio.generate, "linkerd": linkerd.generate, "consul": consul.generate}
 
@@ -34,6 +34,11 @@ def pod_metadata(
     if mesh == "consul":
         return {}, consul.pod_annotations(ctx, service, served, excluded, where)
     return {}, {}
+
+
+def service_labels(ctx: Context) -> dict[str, str]:
+    """Linkerd multicluster: a standby exports its Services, mirrored into the primary for failover."""
+    return linkerd.EXPORT if ctx.fleet.spec.routing.mesh == "linkerd" and linkerd.exporting(ctx) else {}
 
 
 def service_annotations(cap: ResolvedCapability, ctx: Context) -> dict[str, str]:

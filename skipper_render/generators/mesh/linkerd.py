@@ -5,6 +5,12 @@ canary on them), and failure accrual (circuit breaking) as annotations of the ca
 linkerd2 policy controller rules encoded here: a Server denies every client no AuthorizationPolicy
 admits; identityRefs name ServiceAccounts (mesh identities) or Namespaces; a NetworkAuthentication
 admits clients without mesh identity (probes, Prometheus).
+
+Failover (linkerd2 multicluster): a standby cluster exports its Services (`mirror.linkerd.io/exported`),
+which the primary's service mirror names `{service}-{link}`; the primary's mesh routes carry each
+mirrored standby as a second backend at weight 0: the failover route. Moving the weight (an
+emergency edit, or linkerd-failover where it is still run: it is deprecated) fails calls over
+without a deploy; linking each standby with `--cluster-name` = its name in the overlay is assumed.
 """
 
 from __future__ import annotations
@@ -22,6 +28,20 @@ POLICY = "policy.linkerd.io/v1beta3"
 AUTH = "policy.linkerd.io/v1alpha1"
 ACCRUAL = "balancer.linkerd.io/failure-accrual"
 DEFAULT_MAX_PENALTY_MS = 60_000  # the proxy's; the min penalty may not exceed the max
+EXPORT = {"mirror.linkerd.io/exported": "true"}
+
+
+def exporting(ctx: Context) -> bool:
+    cluster = ctx.fleet.cluster
+    return cluster is not None and cluster.role == "standby" and len(ctx.fleet.clusters) > 1
+
+
+def _mirrors(ctx: Context) -> list[str]:
+    """The standby clusters whose mirrored Services a primary's routes fail over to."""
+    cluster = ctx.fleet.cluster
+    if cluster is None or cluster.role != "primary":
+        return []
+    return [c.name for c in ctx.fleet.standbys]
 
 
 def service_annotations(cap: ResolvedCapability) -> dict[str, str]:
@@ -112,8 +132,11 @@ def generate(cap: ResolvedCapability, ctx: Context) -> list[Obj]:
             if retries(cap):
                 annotations |= {"retry.linkerd.io/http": "5xx", "retry.linkerd.io/limit": str(retries(cap))}
         backends: list[dict[str, Any]] = [{"name": cap.name, "port": port.number}]
-        if canary:
+        if canary:  # the Rollouts plugin weights exactly stable and canary
             backends = [{**backends[0], "weight": 100}, {"name": canary_service(cap), "port": port.number, "weight": 0}]
+        elif _mirrors(ctx):
+            mirrored = [{"name": f"{cap.name}-{c}", "port": port.number, "weight": 0} for c in _mirrors(ctx)]
+            backends = [{**backends[0], "weight": 100}, *mirrored]
         parent = {"group": group, "kind": "Service", "name": cap.name, "port": port.number}
         objects.append(
             {
