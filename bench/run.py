@@ -1,7 +1,7 @@
 """Benchmark: wall time and peak memory of `skipper render` (whole process) beside `helm template`.
 
 Not a test: it prints a markdown table (also written to bench/out/results.md) for bench/README.md.
-Usage: python bench/run.py [--sizes 10 100 1000] [--runs 5] [--no-helm] [--instructions]
+Usage: python bench/run.py [--sizes 1000 5000 10000] [--runs 5] [--no-helm] [--instructions]
 """
 
 from __future__ import annotations
@@ -17,8 +17,10 @@ import tarfile
 import time
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import gen
+import hostile
 
 HERE = Path(__file__).resolve().parent
 OUT = HERE / "out"
@@ -54,32 +56,40 @@ def fetch_helm() -> Path | None:
     return helm
 
 
-def measure(cmd: list[str], runs: int) -> dict[str, float]:
-    """Median wall seconds and peak RSS (MiB) of a whole process, stdout counted and discarded.
+def measure(cmd: list[str], runs: int, stdin: Path | None = None, expect: int = 0) -> dict[str, float]:
+    """Median wall seconds, CPU seconds and peak RSS (MiB) of a whole process, stdout counted and
+    discarded.
 
-    Peak RSS comes from GNU time: a child's ru_maxrss seen from this (large) Python process would
-    include the parent's pages copied at fork. GNU time adds ~1 ms of its own to the wall time.
+    Peak RSS and CPU come from GNU time: a child's ru_maxrss seen from this (large) Python process
+    would include the parent's pages copied at fork. GNU time adds ~1 ms of its own to the wall time.
     """
-    walls, rss, size, docs = [], [], 0, 0
+    walls, cpus, rss, size, docs = [], [], [], 0, 0
     rss_file = OUT / "rss.txt"
     for _ in range(runs + 1):  # one warm-up run (page cache), then `runs` counted runs
         start = time.perf_counter()
-        proc = subprocess.Popen(
-            ["/usr/bin/time", "-f", "%M", "-o", str(rss_file), *cmd], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
-        )
-        data = proc.stdout.read() if proc.stdout else b""
-        status = proc.wait()
+        with open(stdin or os.devnull, "rb") as feed:
+            proc = subprocess.Popen(
+                ["/usr/bin/time", "-f", "%M %U %S", "-o", str(rss_file), *cmd],
+                stdin=feed,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+            )
+            data = proc.stdout.read() if proc.stdout else b""
+            status = proc.wait()
         wall = time.perf_counter() - start
-        if status != 0:
-            raise SystemExit(f"failed ({status}): {' '.join(cmd)}")
+        if status != expect:
+            raise SystemExit(f"exit {status}, expected {expect}: {' '.join(cmd)}")
         walls.append(wall)
-        rss.append(int(rss_file.read_text().split()[-1]) / 1024)
+        fields = rss_file.read_text().split()[-3:]
+        rss.append(int(fields[0]) / 1024)
+        cpus.append(float(fields[1]) + float(fields[2]))
         size, docs = len(data), data.count(b"\n---\n") + data.startswith(b"---\n")
-    walls, rss = walls[1:], rss[1:]
+    walls, cpus, rss = walls[1:], cpus[1:], rss[1:]
     return {
         "median": statistics.median(walls),
         "min": min(walls),
         "max": max(walls),
+        "cpu": statistics.median(cpus),
         "rss": max(rss),
         "bytes": size,
         "objects": docs,
@@ -103,46 +113,97 @@ def instructions(cmd: list[str]) -> int | None:
 
 def row(tool: str, n: object, env: str, m: dict[str, float], runs: int) -> str:
     return (
-        f"| {tool} | {n} | {env} | {m['median']:.3f} ({m['min']:.3f}-{m['max']:.3f}) | {m['rss']:.0f} "
-        f"| {runs} | {m['objects']:.0f} | {m['bytes']:.0f} |"
+        f"| {tool} | {n} | {env} | {m['median']:.3f} ({m['min']:.3f}-{m['max']:.3f}) | {m['cpu']:.2f} "
+        f"| {m['rss']:.0f} | {runs} | {m['objects']:.0f} | {m['bytes']:.0f} |"
     )
+
+
+def scratch() -> Path:
+    """Where `--output-dir` rows write: tmpfs when there is one (disk latency here drifts 5x)."""
+    shm = Path("/dev/shm")
+    return shm / "skipper-bench" if shm.is_dir() and os.access(shm, os.W_OK) else OUT / "scratch"
+
+
+def profile_top(fleet: Path, count: int = 12) -> list[str]:
+    """The top functions (own time) of one N-capability render, in process, under cProfile."""
+    code = (
+        "import cProfile, gc, io, pstats, sys\n"
+        "from pathlib import Path\n"
+        "gc.disable()\n"
+        "from skipper_render import render\n"
+        "profile = cProfile.Profile()\n"
+        f"profile.runcall(lambda: render(Path({str(fleet)!r}), 'prod').to_yaml())\n"
+        "out = io.StringIO()\n"
+        f"pstats.Stats(profile, stream=out).sort_stats('tottime').print_stats({count})\n"
+        "print(out.getvalue())\n"
+    )
+    text = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    lines = [line for line in text.splitlines() if re.match(r"\s*\d+(?:/\d+)?\s+\d+\.\d+", line)]
+    root = str(HERE.parent) + "/"
+    return ["    " + line.replace(root, "") for line in lines[:count]]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--sizes", type=int, nargs="+", default=[10, 100, 1000])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 5000, 10000])
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--no-helm", action="store_true")
     parser.add_argument("--instructions", action="store_true", help="also count instructions (valgrind)")
     args = parser.parse_args()
     helm = None if args.no_helm else fetch_helm()
     lines = [
-        "| tool | N | env | median wall s (min-max) | peak RSS MiB | runs | objects | bytes |",
-        "|---|---:|---|---:|---:|---:|---:|---:|",
+        "| tool | N | env | median wall s (min-max) | CPU s | peak RSS MiB | runs | objects | bytes |",
+        "|---|---:|---|---:|---:|---:|---:|---:|---:|",
     ]
+
+    def add(label: str, n: object, env: str, cmd: list[str], runs: int, **kw: Any) -> dict[str, float]:
+        m = measure(cmd, runs, **kw)
+        lines.append(row(label, n, env, m, runs))
+        print(lines[-1], flush=True)
+        return m
+
     skipper = skipper_cmd()
-    fleets = {}
+    fleets = {n: gen.generate(OUT / f"fleet-{n}", n) for n in sorted({10, *args.sizes})}
     for n in args.sizes:
-        fleet = fleets[n] = gen.generate(OUT / f"fleet-{n}", n)
-        for env in gen.ENVS:
-            lines.append(
-                row("skipper", n, env, measure([*skipper, "render", str(fleet), "--env", env], args.runs), args.runs)
-            )
-            print(lines[-1], flush=True)
-            if helm is not None:
-                values = gen.helm_values(fleet, env)
-                cmd = [str(helm), "template", "bench", str(HERE / "helm-chart"), "-f", str(values)]
-                lines.append(row("helm", n, env, measure(cmd, args.runs), args.runs))
-                print(lines[-1], flush=True)
+        runs = args.runs if n <= 1000 else max(1, args.runs // 2)
+        add("skipper", n, "prod", [*skipper, "render", str(fleets[n]), "--env", "prod"], runs)
+        if helm is not None and n <= 1000:
+            values = gen.helm_values(fleets[n], "prod")
+            add("helm", n, "prod", [str(helm), "template", "bench", str(HERE / "helm-chart"), "-f", str(values)], runs)
+        add("skipper -o json", n, "prod", [*skipper, "render", str(fleets[n]), "--env", "prod", "-o", "json"], runs)
     one = HERE.parent / "fixtures" / "valid" / "minimal"
     floor = [sys.executable, str(HERE / "floor.py")]
-    lines.append(row("floor: python + click + PyYAML + one pydantic model", 0, "-", measure(floor, 15), 15))
-    lines.append(row("skipper, one-capability fleet", 1, "default", measure([*skipper, "render", str(one)], 15), 15))
-    print("\n".join(lines[-2:]), flush=True)
+    add("floor: python + click + PyYAML + one pydantic model", 0, "-", floor, 15)
+    add("skipper, one-capability fleet", 1, "default", [*skipper, "render", str(one)], 15)
     for n, fleet in sorted(fleets.items()):
         cmd = [*skipper, "render", str(fleet), "--env", "prod", "--capability", "cap-0001"]
-        lines.append(row(f"skipper --capability (of {n})", 1, "prod", measure(cmd, 15), 15))
+        add(f"skipper --capability (of {n})", 1, "prod", cmd, 15)
+    # every environment at once (each spec read once) against one call per environment
+    fleet, where = fleets[min(args.sizes)], scratch()
+    shutil.rmtree(where, ignore_errors=True)
+    where.mkdir(parents=True)
+    add(
+        "skipper --all-envs --output-dir",
+        min(args.sizes),
+        "all 3",
+        [*skipper, "render", str(fleet), "--all-envs", "--output-dir", str(where / "all")],
+        3,
+    )
+    script = " && ".join(
+        f"{' '.join(skipper)} render {fleet} --env {env} --output-dir {where / env}" for env in gen.ENVS
+    )
+    add("3 x skipper --env E --output-dir", min(args.sizes), "all 3", ["sh", "-c", script], 3)
+    shutil.rmtree(where, ignore_errors=True)
+    lines += ["", "| hostile input (exit 1 expected) | wall s | CPU s | peak RSS MiB |", "|---|---:|---:|---:|"]
+    krm = [str(Path(sys.executable).parent / "skipper-krm")]
+    for name, (argv, stdin) in hostile.write(OUT / "hostile").items():
+        cmd = krm if argv == ["<krm>"] else [*skipper, *argv]
+        m = measure(cmd, 3, stdin=stdin, expect=1)
+        lines.append(f"| {name} | {m['median']:.3f} | {m['cpu']:.2f} | {m['rss']:.0f} |")
         print(lines[-1], flush=True)
+    lines += ["", f"Top functions (own time) of one N={min(args.sizes)} prod render, cProfile:", "", "```"]
+    lines += profile_top(fleets[min(args.sizes)])
+    lines.append("```")
     if args.instructions:
         counts = {"floor": instructions(floor), "one-capability render": instructions([*skipper, "render", str(one)])}
         lines += ["", "| process | instructions (callgrind) |", "|---|---:|"]

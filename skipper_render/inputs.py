@@ -15,7 +15,7 @@ from typing import Any, NamedTuple
 import pydantic
 
 from skipper_render.errors import Collector, Diagnostic, LoadError, Location, ValidationError, Where, shorten
-from skipper_render.load import Document, FleetDir, Limits
+from skipper_render.load import Document, FleetDir, Keep, Limits
 from skipper_render.model.fleet import Cluster, Environment, Fleet, FleetSpec
 from skipper_render.overlay import SourceMap, apply_overlay
 
@@ -95,14 +95,29 @@ class _FleetHeader(Fleet):
     spec: Any = None
 
 
-def load_inputs(path: Path, env: str | None, limits: Limits, origin: Mapping[str, str], diags: Collector) -> Inputs:
-    """Read and check the manifest and (if an environment is named) its overlay."""
+def only_members(only: str) -> Keep:
+    """For a one-capability render: of the other capability entries, build only what the roster
+    reads (class, state, calls); the rest of their values is skipped unbuilt."""
+    return Keep(("spec", "capabilities"), only, frozenset({"class", "state", "calls"}))
+
+
+def load_inputs(
+    path: Path,
+    env: str | None,
+    limits: Limits,
+    origin: Mapping[str, str],
+    diags: Collector,
+    only: str | None = None,
+) -> Inputs:
+    """Read and check the manifest and (if an environment is named) its overlay; with `only`,
+    the other capability entries are read for the roster only (see `only_members`)."""
     if "\0" in str(path) or not path.exists():
         raise LoadError.at(Location(shorten(str(path).replace("\0", "\\0"))), "no such fleet directory or manifest")
     fleet_dir, manifest = locate(path, limits)
     if not fleet_dir.exists(manifest):
         raise LoadError.at(Location(manifest), f"no fleet manifest {manifest} in {fleet_dir.root}")
-    doc = fleet_dir.load(manifest, Location(manifest))  # read_bytes refuses a symlink out of the dir
+    keep = only_members(only) if only is not None else None
+    doc = fleet_dir.load(manifest, Location(manifest), keep)  # read_bytes refuses a symlink out of the dir
     if not isinstance(doc.data, dict):
         raise ValidationError.at(doc.at(()), "a fleet manifest must be a mapping (apiVersion, kind, metadata, spec)")
     header = validate_model(_FleetHeader, {k: v for k, v in doc.data.items() if k != "spec"}, doc)

@@ -45,6 +45,15 @@ def _scalar_tag(value: str, implicit: bool) -> str:
     return str(_SCALAR_RULES.resolve(yaml.ScalarNode, value, (implicit, False)))  # type: ignore[no-untyped-call]
 
 
+@lru_cache(maxsize=65536)
+def _plain_key(text: str) -> str:
+    """A plain mapping key as a string: `on:`/`yes:`/`null:`/`1.5:` keep the text the author wrote
+    (YAML 1.1 traps), an integer key is its number (`0x1f:` is `31`); ValueError: no valid number."""
+    if _scalar_tag(text, True) == _INT:
+        return str(_SCALAR_RULES.construct_yaml_int(yaml.ScalarNode(_INT, text)))
+    return text
+
+
 _STR = "tag:yaml.org,2002:str"
 _INT = "tag:yaml.org,2002:int"
 _FLOAT = "tag:yaml.org,2002:float"
@@ -64,14 +73,18 @@ class Limits(NamedTuple):
     max_bytes: int = 64 * 1024 * 1024  # text of one document, aliases expanded (also caps overlay patches)
 
 
-@dataclass(frozen=True)
-class Document:
-    """One parsed YAML file: plain data, and the (line, col) of every mapping key and list item."""
+class Positions:
+    """The (line, col) of every mapping key and list item of one file, found on first use.
 
-    file: str
-    data: Any
-    text: str = field(default="", compare=False, repr=False)
-    limits: Limits = field(default=Limits(), compare=False, repr=False)
+    Only the text is kept, never the parsed data: a message made late (a lazy location held by a
+    resolved capability) must not keep every parsed spec of a large fleet alive."""
+
+    __slots__ = ("__dict__", "file", "limits", "text")
+
+    def __init__(self, file: str, text: str, limits: Limits) -> None:
+        self.file = file
+        self.text = text
+        self.limits = limits
 
     @cached_property
     def positions(self) -> dict[Path, tuple[int, int]]:
@@ -94,9 +107,31 @@ class Document:
                 return Location(self.file, 1, 1, path)
             probe = probe[:-1]
 
+
+@dataclass(frozen=True)
+class Document:
+    """One parsed YAML file: plain data, and where each of its keys and items is (lazily)."""
+
+    file: str
+    data: Any
+    text: str = field(default="", compare=False, repr=False)
+    limits: Limits = field(default=Limits(), compare=False, repr=False)
+
+    @cached_property
+    def locator(self) -> Positions:
+        return Positions(self.file, self.text, self.limits)
+
+    @property
+    def positions(self) -> dict[Path, tuple[int, int]]:
+        return self.locator.positions
+
+    def loc(self, path: Path) -> Location:
+        """Location of `path`, or of its nearest ancestor that has a recorded position."""
+        return self.locator.loc(path)
+
     def at(self, path: Path) -> Lazy:
-        """`loc(path)`, resolved only if a message is ever made of it."""
-        return Lazy(self, path)
+        """`loc(path)`, resolved only if a message is ever made of it (holding no parsed data)."""
+        return Lazy(self.locator, path)
 
 
 @dataclass(frozen=True)
@@ -136,8 +171,8 @@ class FleetDir:
         self.confine(rel, where)
         return read_regular(self.root / rel, rel, where, self.limits.max_file_bytes)
 
-    def load(self, rel: str, where: Where) -> Document:
-        return parse_yaml(self.read_bytes(rel, where), rel, self.limits)
+    def load(self, rel: str, where: Where, keep: Keep | None = None) -> Document:
+        return parse_yaml(self.read_bytes(rel, where), rel, self.limits, keep)
 
 
 def read_regular(path: FsPath, shown: str, where: Where, limit: int) -> bytes:
@@ -189,11 +224,19 @@ def decode(raw: bytes, file: str) -> str:
         raise LoadError.at(Location(file, 1, 1), f"not UTF-8 text (byte {exc.start})") from None
 
 
-def parse_yaml(raw: bytes, file: str, limits: Limits = Limits()) -> Document:
-    """Parse exactly one YAML document into plain data; never runs tags."""
+def parse_yaml(raw: bytes, file: str, limits: Limits = Limits(), keep: Keep | None = None) -> Document:
+    """Parse exactly one YAML document into plain data; never runs tags.
+
+    `keep(path)` false: the value at that mapping key is not built (its events are only counted
+    against the limits); a document whose skipped parts hold anchors is parsed whole instead."""
     if len(raw) > limits.max_file_bytes:
         raise LoadError.at(Location(file), f"file is {len(raw)} bytes, over the {limits.max_file_bytes}-byte limit")
     text = decode(raw, file)
+    if keep is not None:
+        try:
+            return Document(file, _Builder(file, limits, keep=keep).run(text), text, limits)
+        except _AnchorSkipped:
+            pass
     return Document(file, _Builder(file, limits).run(text), text, limits)
 
 
@@ -202,6 +245,18 @@ def parse_yaml_stream(raw: bytes, file: str, limits: Limits = Limits()) -> list[
     if len(raw) > limits.max_file_bytes:
         raise LoadError.at(Location(file), f"input is {len(raw)} bytes, over the {limits.max_file_bytes}-byte limit")
     return _Builder(file, limits).stream(decode(raw, file))
+
+
+class Keep(NamedTuple):
+    """Build, of the mapping at `parent`, the entry `only` whole and of every other entry `fields`."""
+
+    parent: Path
+    only: str
+    fields: frozenset[str]
+
+
+class _AnchorSkipped(Exception):
+    """A skipped value defines an anchor another part may use: parse the whole document."""
 
 
 class _Anchor(NamedTuple):
@@ -216,9 +271,10 @@ class _Builder:
     Aliased values are copied (no shared objects) and charged again to the budgets.
     """
 
-    def __init__(self, file: str, limits: Limits, positions: bool = False) -> None:
+    def __init__(self, file: str, limits: Limits, positions: bool = False, keep: Keep | None = None) -> None:
         self.file = file
         self.limits = limits
+        self.keep = keep
         self.record = positions
         self.positions: dict[Path, tuple[int, int]] = {}
         self.anchors: dict[str, _Anchor] = {}
@@ -344,9 +400,16 @@ class _Builder:
         out: dict[str, Any] = {}
         merged: list[Any] = []
         merge_seen = False
+        get_event = self.loader.get_event
+        scalar_event = events.ScalarEvent
+        leaf_ok = depth + 1 <= self.limits.max_depth
         while True:
-            key_event = self.loader.get_event()
-            if isinstance(key_event, events.MappingEndEvent):
+            key_event = get_event()
+            kind = type(key_event)
+            if kind is scalar_event and key_event.tag is None and key_event.anchor is None and key_event.value != "<<":
+                self.entry(key_event, path, depth, out, leaf_ok)  # the common case
+                continue
+            if kind is events.MappingEndEvent:
                 break
             if (
                 isinstance(key_event, events.ScalarEvent)
@@ -366,6 +429,9 @@ class _Builder:
                 raise self.fail(key_event, sub, f"duplicate key {shorten(key)!r}")
             if self.record:
                 self.positions[sub] = (key_event.start_mark.line + 1, key_event.start_mark.column + 1)
+            if self.keep is not None and path == self.keep.parent and key != self.keep.only:
+                out[key] = self.partial(self.loader.get_event(), sub, depth + 1, self.keep.fields)
+                continue
             out[key] = self.node(self.loader.get_event(), sub, depth + 1)
         for source_event, source in merged:  # YAML merge keys: explicit keys win, earlier merges win
             for item in source if isinstance(source, list) else [source]:
@@ -374,6 +440,89 @@ class _Builder:
                 for key, value in item.items():
                     out.setdefault(key, value)
         return out
+
+    def entry(self, key_event: events.ScalarEvent, path: Path, depth: int, out: dict[str, Any], leaf_ok: bool) -> None:
+        """One `key: value` of a mapping whose key is an untagged scalar (the hot path of every load)."""
+        text = key_event.value
+        self.charge(key_event, path, 1, _SIZE + len(text))
+        if key_event.implicit[0]:
+            try:
+                key = _plain_key(text)
+            except ValueError:
+                message = f"{shorten(text, 40)!r} is not a valid number; quote it if it is text"
+                raise self.fail(key_event, path, message) from None
+        else:
+            key = text
+        sub = (*path, key)
+        if key in out:
+            raise self.fail(key_event, sub, f"duplicate key {shorten(key)!r}")
+        mark = key_event.start_mark
+        if self.record and mark is not None:
+            self.positions[sub] = (mark.line + 1, mark.column + 1)
+        keep = self.keep
+        if keep is not None and path == keep.parent and key != keep.only:
+            out[key] = self.partial(self.loader.get_event(), sub, depth + 1, keep.fields)
+            return
+        value_event = self.loader.get_event()
+        if type(value_event) is events.ScalarEvent and value_event.anchor is None and leaf_ok:
+            out[key] = self.scalar(value_event, sub)
+        else:
+            out[key] = self.node(value_event, sub, depth + 1)
+
+    def partial(self, event: events.Event, path: Path, depth: int, fields: frozenset[str]) -> Any:
+        """A mapping of which only `fields` are built (anything else is built whole)."""
+        if not isinstance(event, events.MappingStartEvent) or event.anchor is not None or event.tag is not None:
+            return self.node(event, path, depth)
+        self.charge(event, path, 1, _SIZE)
+        out: dict[str, Any] = {}
+        get_event, scalar = self.loader.get_event, events.ScalarEvent
+        while True:
+            key_event = get_event()
+            if type(key_event) is not scalar or key_event.anchor is not None:
+                if isinstance(key_event, events.MappingEndEvent):
+                    return out
+                self.skip(key_event, path)
+                self.skip(get_event(), path)
+                continue
+            key = key_event.value
+            self.charge(key_event, path, 1, _SIZE + len(key))
+            if key in fields and key_event.implicit[0]:
+                if key in out:
+                    raise self.fail(key_event, (*path, key), f"duplicate key {key!r}")
+                out[key] = self.node(get_event(), (*path, key), depth + 1)
+                continue
+            value = get_event()
+            if type(value) is scalar and value.anchor is None:
+                self.charge(value, path, 1, _SIZE + len(value.value))
+            else:
+                self.skip(value, path)
+
+    def skip(self, event: events.Event, path: Path) -> None:
+        """Consume one value's events unbuilt, charging them to the limits like built ones."""
+        depth = 0
+        while True:
+            if getattr(event, "anchor", None) is not None:
+                raise _AnchorSkipped
+            if isinstance(event, events.ScalarEvent):
+                self.charge(event, path, 1, _SIZE + len(event.value))
+            elif isinstance(event, events.AliasEvent):
+                found = self.anchors.get(event.anchor or "")
+                if found is None:
+                    raise _AnchorSkipped
+                self.alias_nodes += found.nodes
+                if self.alias_nodes > self.limits.max_alias_nodes:
+                    raise self.fail(event, path, f"alias expansion exceeds {self.limits.max_alias_nodes} nodes")
+                self.charge(event, path, found.nodes, found.size)
+            elif isinstance(event, events.CollectionStartEvent):
+                depth += 1
+                if len(path) + depth > self.limits.max_depth:
+                    raise self.fail(event, path, f"nesting deeper than {self.limits.max_depth} levels")
+                self.charge(event, path, 1, _SIZE)
+            elif isinstance(event, events.CollectionEndEvent):
+                depth -= 1
+            if depth == 0:
+                return
+            event = self.loader.get_event()
 
     def key(self, event: events.Event, path: Path) -> str:
         if not isinstance(event, events.ScalarEvent):

@@ -102,9 +102,12 @@ def write_files(rendered: Mapping[str, str | bytes], target: Path, fleet_root: P
         raise _refuse(target, "its parent directory is not writable (nothing was changed)")
     _remove_stale_staging(target)
     with _staging(target) as staging:
+        made: set[Path] = set()
         for rel, text in rendered.items():
             path = staging / rel
-            path.parent.mkdir(mode=0o755, parents=True, exist_ok=True)
+            if path.parent not in made:
+                path.parent.mkdir(mode=0o755, parents=True, exist_ok=True)
+                made.add(path.parent)
             path.write_bytes(text.encode() if isinstance(text, str) else text)
         if target.is_dir() and any(target.iterdir()):
             with _locked_marker(target):

@@ -117,7 +117,9 @@ def apply_overlay(fleet: Document, env: Document | None, limits: Limits = Limits
     base = fleet.data.get("spec") if isinstance(fleet.data, dict) else None
     if base is not None and not isinstance(base, dict):
         raise ValidationError.at(fleet.at(("spec",)), f"spec must be a mapping, found {_kind(base)}")
-    spec: dict[str, Any] = copy.deepcopy(base) if isinstance(base, dict) else {}
+    # Shallow: the merge patch copies what it changes and shares the rest with the manifest's data,
+    # which nothing mutates; only JSON patches (applied in place) work on a deep copy.
+    spec: dict[str, Any] = dict(base) if isinstance(base, dict) else {}
     smap = SourceMap(fallback=fleet.at(("spec",)))
     smap.record(fleet, ("spec",), (), 0)
     if env is None or not isinstance(env.data, dict) or not isinstance(env.data.get("spec"), dict):
@@ -129,7 +131,7 @@ def apply_overlay(fleet: Document, env: Document | None, limits: Limits = Limits
         spec = merge_patch(spec, merge)
     patches = overlay.get("patches") or []
     if patches:
-        spec = _apply_patches(spec, patches, env, smap, limits)
+        spec = _apply_patches(copy.deepcopy(spec), patches, env, smap, limits)
     return spec, smap
 
 

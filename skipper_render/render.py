@@ -34,6 +34,7 @@ from skipper_render.inputs import (
 from skipper_render.load import Document, Limits
 from skipper_render.model.fleet import Cluster, FleetSpec
 from skipper_render.resolve import ResolvedFleet, Target, resolve
+from skipper_render.spec import SpecCache
 
 __all__ = ["MANIFEST", "RenderRequest", "RenderResult", "environments", "locate", "render", "render_request"]
 
@@ -56,6 +57,7 @@ class RenderRequest(NamedTuple):
     limits: Limits = Limits()
     output: Format = "yaml"  # the form documents are kept in (the other is derived on demand)
     origin: Mapping[str, str] = {}  # setting -> how the user gave it (`ARGOCD_ENV_SKIPPER_ENV`), for messages
+    specs: SpecCache | None = None  # specs shared by several renders of one fleet (render --all-envs)
 
 
 @dataclass(frozen=True)
@@ -183,7 +185,7 @@ def render_request(request: RenderRequest) -> RenderResult:
     """The pipeline: one request in, one result out; every problem found is reported at once."""
     diags = Collector()
     check_kube_version(request.kube_version, request.origin)
-    inputs = load_inputs(request.path, request.env, request.limits, request.origin, diags)
+    inputs = load_inputs(request.path, request.env, request.limits, request.origin, diags, request.capability)
     spec, smap, entries = effective_spec(
         inputs.manifest, inputs.overlay, request.capability, request.limits, request.origin
     )
@@ -217,6 +219,7 @@ def render_request(request: RenderRequest) -> RenderResult:
         inputs=(inputs.overlay.file,) if inputs.overlay is not None else (),
         strict=request.strict,
         schema_lint=request.schema_lint,
+        specs=request.specs,
     )
     # Generators run even when resolve found errors, so one run reports every problem at once.
     ctx = Context(fleet, request.target, diags, request.api_versions)

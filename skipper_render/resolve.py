@@ -30,7 +30,7 @@ from skipper_render.model.fleet import (
 from skipper_render.model.ikanos import CapabilitySpec
 from skipper_render.model.klass import ClassSpec, Hpa, Resources
 from skipper_render.overlay import SourceMap, merge_patch
-from skipper_render.spec import SpecReader
+from skipper_render.spec import SpecCache, SpecReader
 
 Target = Literal["kubernetes", "operator"]
 # The built-in layer of the precedence chain; constructed, not validated, so that importing this
@@ -193,9 +193,10 @@ def resolve(
     inputs: tuple[str, ...] = (),
     strict: bool = False,
     schema_lint: bool = False,
+    specs: SpecCache | None = None,
 ) -> ResolvedFleet:
     classes = effective_classes(spec)
-    reader = SpecReader(fleet_dir, diags, strict, schema_lint)
+    reader = SpecReader(fleet_dir, diags, strict, schema_lint, specs)
     resolved = []
     members = roster(entries if entries is not None else spec.capabilities, spec.defaults)
     if entries is None:  # validated entries: take the roster from them
@@ -211,6 +212,7 @@ def resolve(
     known = frozenset(members)
     pins = pins or {}
     standby = cluster is not None and cluster.role == "standby"
+    resources_cache: dict[str, Resources] = {}
     for cap_name in sorted(spec.capabilities):
         target = namespace or spec.namespace
         try:
@@ -226,6 +228,7 @@ def resolve(
                 target,
                 pins.get(cap_name),
                 standby,
+                resources_cache,
             )
         except SkipperError as exc:  # a file problem in one capability must not hide the others'
             diags.extend(exc.diagnostics)
@@ -328,6 +331,7 @@ def _resolve_one(
     namespace: str,
     pin: Pin | None,
     standby: bool = False,
+    cache: dict[str, Resources] | None = None,
 ) -> ResolvedCapability | None:
     path = ("capabilities", name)
     defaults = fleet.defaults
@@ -382,12 +386,7 @@ def _resolve_one(
     if standby:  # a warm standby: one ready replica, free to scale up on failover
         replicas = min(replicas, 1) if replicas is not None else None
         hpa = hpa.model_copy(update={"minReplicas": 1}) if hpa is not None else None
-    resources = Resources.model_validate(
-        merge_patch(
-            merge_patch(klass.resources.model_dump(exclude_none=True), _dump(defaults, "resources")),
-            _dump(entry, "resources"),
-        )
-    )
+    resources = _resources(klass, class_name, defaults, entry, {} if cache is None else cache)
     sep = "@" if version.startswith("sha256:") else ":"
     return ResolvedCapability(
         name=name,
@@ -431,6 +430,24 @@ def _plain_secrets(
             diags.error(
                 smap.at(layer), f"{found}: read it from a bind (a Secret), or list it in security.allowPlainEnv"
             )
+
+
+def _resources(
+    klass: ClassSpec,
+    class_name: str,
+    defaults: CapabilityFields | None,
+    entry: CapabilityEntry,
+    cache: dict[str, Resources],
+) -> Resources:
+    """The class's resources under the defaults' and the entry's; one object per class for the
+    entries that set none (`cache`: one resolve's, where the class and the defaults are fixed)."""
+    base = cache.get(class_name)
+    if base is None:
+        merged = merge_patch(klass.resources.model_dump(exclude_none=True), _dump(defaults, "resources"))
+        base = cache[class_name] = Resources.model_validate(merged)
+    if entry.resources is None:
+        return base
+    return Resources.model_validate(merge_patch(base.model_dump(exclude_none=True), _dump(entry, "resources")))
 
 
 def _dump(layer: CapabilityFields | None, field: str) -> dict[str, Any]:

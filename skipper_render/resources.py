@@ -96,18 +96,17 @@ def _clean(value: Any, found: list[bool]) -> Any:
     if isinstance(value, dict):
         out: dict[str, Any] = {}
         for key, item in value.items():
-            if isinstance(item, str):
+            kind = type(item)
+            if kind is str:
                 if "${" in item:
                     found[0] = True
                 out[key] = item
-                continue
-            if isinstance(item, Explicit):
+            elif kind is dict or kind is list:
+                cleaned = _clean(item, found)
+                if cleaned:  # an empty map or list is dropped
+                    out[key] = cleaned
+            elif item is not None:  # numbers, booleans, Explicit (an empty map that means something)
                 out[key] = item
-                continue
-            cleaned = _clean(item, found) if isinstance(item, dict | list) else item
-            if cleaned is None or cleaned == {} or cleaned == []:  # noqa: PLR1714 (unhashable)
-                continue
-            out[key] = cleaned
         return out
     if isinstance(value, list):
         return [_clean(item, found) for item in value]

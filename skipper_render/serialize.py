@@ -115,13 +115,20 @@ class Emitter:
         return f" {self.text(value)}\n"
 
     def mapping(self, data: dict[str, Any], indent: int, first_prefix: str | None = None) -> None:
+        # The hot path of every render: locals, the scalar cache consulted inline, strings first.
         pad = " " * indent
         out = self.out
-        for i, key in enumerate(sorted(data)):
+        cache = self.plain_cache
+        lead = pad if first_prefix is None else first_prefix
+        for key in sorted(data):
             value = data[key]
-            lead = first_prefix if (i == 0 and first_prefix is not None) else pad
-            k = self.text(key)
-            if isinstance(value, dict):
+            k = cache.get(key) or self.text(key)
+            if type(value) is str:
+                if "\n" not in value:
+                    out.append(f"{lead}{k}: {cache.get(value) or self.text(value)}\n")
+                else:
+                    out.append(f"{lead}{k}:{self.value_after_key(value, indent)}")
+            elif isinstance(value, dict):
                 if value:
                     out.append(f"{lead}{k}:\n")
                     self.mapping(value, indent + 2)
@@ -137,6 +144,7 @@ class Emitter:
                 out.append(f"{lead}{k}:{self.value_after_key(value, indent)}")
             else:
                 out.append(f"{lead}{k}: {self.scalar(value)}\n")
+            lead = pad
 
     def sequence(self, items: list[Any], indent: int) -> None:
         pad = " " * indent

@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterable
 from typing import Any, Literal
 
-from skipper_render.errors import Collector, Path, Where, shorten
+from skipper_render.errors import Collector, Diagnostic, Path, SkipperError, Where, shorten
 from skipper_render.load import Document, FleetDir
 from skipper_render.model.common import dns_part, is_dns_label
 from skipper_render.model.ikanos import (
@@ -34,14 +34,49 @@ _LEGACY_TYPES: dict[str, ExposeType] = {"api": "rest"}
 _SECTIONS = ("consumes", "exposes", "aggregates", "binds")
 
 
+class SpecCache:
+    """Capability specs read once for several renders of one fleet (every environment and cluster
+    of `render --all-envs`): each spec with the diagnostics reading it produced, replayed per render."""
+
+    def __init__(self) -> None:
+        self.entries: dict[
+            tuple[str, str, bool, bool], tuple[CapabilitySpec | None, tuple[Diagnostic, ...], SkipperError | None]
+        ] = {}
+
+
 class SpecReader:
     """Parses one capability bundle; diagnostics go to the shared collector."""
 
-    def __init__(self, fleet: FleetDir, diags: Collector, strict: bool, schema_lint: bool = False) -> None:
+    def __init__(
+        self, fleet: FleetDir, diags: Collector, strict: bool, schema_lint: bool = False, cache: SpecCache | None = None
+    ) -> None:
         self.fleet = fleet
         self.diags = diags
         self.strict = strict
         self.schema_lint = schema_lint or strict
+        self.cache = cache
+
+    def read(self, rel: str, where: Where) -> CapabilitySpec | None:
+        """The spec at fleet-relative `rel` (from the cache when one is shared)."""
+        if self.cache is None:
+            return self.parse(rel, where)
+        key = (str(self.fleet.root), rel, self.strict, self.schema_lint)
+        found = self.cache.entries.get(key)
+        if found is None:
+            shared, self.diags = self.diags, Collector()
+            try:
+                try:
+                    spec, error = self.parse(rel, where), None
+                except SkipperError as exc:
+                    spec, error = None, exc
+                found = self.cache.entries[key] = (spec, tuple(self.diags.items), error)
+            finally:
+                self.diags = shared
+        spec, diagnostics, error = found
+        self.diags.extend(diagnostics)
+        if error is not None:
+            raise error
+        return spec
 
     def lint(self, where: Where, message: str) -> None:
         """A spec-schema problem: a warning, or an error under --strict."""
@@ -50,7 +85,7 @@ class SpecReader:
         else:
             self.diags.warn(where, message)
 
-    def read(self, rel: str, where: Where) -> CapabilitySpec | None:
+    def parse(self, rel: str, where: Where) -> CapabilitySpec | None:
         doc = self.fleet.load(rel, where)
         data = doc.data
         if not isinstance(data, dict):
@@ -282,26 +317,29 @@ def literal_credentials(data: Any, path: Path = ()) -> list[tuple[Path, str]]:
     """Credentials written into a spec (not `{{VARIABLE}}` references to binds): `authentication`
     fields, and header parameters named like secrets with a fixed value. The value is never quoted."""
     found: list[tuple[Path, str]] = []
-    if isinstance(data, dict):
-        auth = data.get("authentication")
-        if isinstance(auth, dict):
+    stack: list[tuple[Any, Path]] = [(data, path)]
+    while stack:  # iterative, and only containers are visited: specs are mostly scalars
+        node, at = stack.pop()
+        if type(node) is list:
+            stack += [(item, (*at, i)) for i, item in enumerate(node) if type(item) is dict or type(item) is list]
+            continue
+        if type(node) is not dict:
+            continue
+        auth = node.get("authentication")
+        if type(auth) is dict:
             for field in _CREDENTIAL_FIELDS:
                 if field == "key" and auth.get("type") == "apikey":
                     continue  # the header's name, not its value
                 if _literal(auth.get(field)):
-                    found.append(((*path, "authentication", field), f"authentication.{field}"))
-        params = data.get("inputParameters")
-        if isinstance(params, dict):
+                    found.append(((*at, "authentication", field), f"authentication.{field}"))
+        params = node.get("inputParameters")
+        if type(params) is dict:
             for name, param in params.items():
                 value = param.get("value") if isinstance(param, dict) else None
                 in_header = isinstance(param, dict) and param.get("in") == "header"
                 if in_header and _SECRET_HEADER.search(str(name)) and _literal(value):
-                    found.append(((*path, "inputParameters", name, "value"), f"header {name}"))
-        for key, item in data.items():
-            found += literal_credentials(item, (*path, key))
-    elif isinstance(data, list):
-        for index, item in enumerate(data):
-            found += literal_credentials(item, (*path, index))
+                    found.append(((*at, "inputParameters", name, "value"), f"header {name}"))
+        stack += [(item, (*at, key)) for key, item in node.items() if type(item) is dict or type(item) is list]
     return sorted(set(found))
 
 

@@ -16,6 +16,7 @@ from skipper_render.errors import Collector, Diagnostic
 from skipper_render.inputs import load_inputs
 from skipper_render.load import Limits
 from skipper_render.render import RenderRequest, environments, locate, render_request
+from skipper_render.spec import SpecCache
 
 
 class Tree(NamedTuple):
@@ -38,8 +39,9 @@ def render_tree(request: RenderRequest) -> Tree:
     """Render every leaf with the request's other settings; the first error stops the tree."""
     files: dict[str, str] = {}
     warnings: set[Diagnostic] = set()
+    specs = SpecCache()  # each spec is read and checked once for every environment and cluster
     for env, cluster in leaves(request.path, request.limits):
-        result = render_request(request._replace(env=env, cluster=cluster, output="yaml", part="all"))
+        result = render_request(request._replace(env=env, cluster=cluster, output="yaml", part="all", specs=specs))
         prefix = "/".join(p for p in (env or "default", cluster) if p)
         files |= {f"{prefix}/{rel}": text for rel, text in output.files(result, split=True).items()}
         warnings |= set(result.warnings)
