@@ -162,3 +162,31 @@ def test_help_texts() -> None:
     helped = _run([str(BIN / "skipper"), "render", "--help"]).stdout
     assert "--output-dir DIR" in helped
     assert "-C, --path PATH" in _run([str(BIN / "skipper"), "promote", "--help"]).stdout
+
+
+def test_the_image_installs_only_hashed_pins_on_a_digest_pinned_base() -> None:
+    import re
+    import tomllib
+
+    from packaging.requirements import Requirement
+
+    dockerfile = (ROOT / "plugin" / "Dockerfile").read_text()
+    assert re.search(r"^ARG BASE=python:[\w.-]+@sha256:[0-9a-f]{64}$", dockerfile, re.M)
+    assert dockerfile.count("--require-hashes") == 2 and "--no-build-isolation" in dockerfile
+    assert {m for m in re.findall(r"^FROM \S+ AS (\w+)$", dockerfile, re.M)} == {"base", "krm", "cmp"}
+    pins: dict[str, str] = {}
+    for lock in ("requirements.lock", "build.lock"):
+        text = (ROOT / "plugin" / lock).read_text()
+        for block in re.split(r"\n(?=[a-z])", text):
+            found = re.match(r"([a-z0-9-]+)==(\S+) \\\n(?:\s+--hash=sha256:[0-9a-f]{64}.*\n?)+", block)
+            if found:
+                pins[found.group(1)] = found.group(2)
+        assert not re.search(r"^[a-z].*==[^\\\n]*$", text, re.M)  # every pin carries hashes
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    needed = [*project["project"]["dependencies"], *project["build-system"]["requires"]]
+    for spec in map(Requirement, needed):
+        name = re.sub(r"[._]", "-", spec.name.lower())
+        assert name in pins, f"{name} is not pinned in plugin/*.lock"
+        assert spec.specifier.contains(pins[name]), f"{name}=={pins[name]} does not satisfy {spec}"
+    ignored = (ROOT / ".dockerignore").read_text().split()
+    assert {".git", ".venv", "tests", "bench"} <= set(ignored)
