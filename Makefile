@@ -5,20 +5,24 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 ENV ?= dev
+CLUSTER ?=
 
 .PHONY: run test lint types unit bench clean
 
+# Set-up steps log to stderr, so `make run` prints YAML only on stdout.
 $(BIN)/python:
-	$(PY) -m venv $(VENV)
+	@echo "creating $(VENV)" >&2
+	@$(PY) -m venv $(VENV) >&2
 
 $(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
-	$(BIN)/python -m compileall -q skipper_render plugin
-	touch $(STAMP)
+	@echo "installing skipper-render (editable) into $(VENV)" >&2
+	@$(BIN)/python -m pip install --quiet --upgrade pip >&2
+	@$(BIN)/python -m pip install --quiet -e '.[dev]' >&2
+	@$(BIN)/python -m compileall -q skipper_render plugin >&2
+	@touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/skipper render fixtures/valid/demo --env $(ENV)
+	@$(BIN)/skipper render fixtures/valid/demo --env $(ENV) $(if $(CLUSTER),--cluster $(CLUSTER))
 
 lint: $(STAMP)
 	$(BIN)/ruff check skipper_render plugin tests bench

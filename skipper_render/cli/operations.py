@@ -69,7 +69,9 @@ def warden_group() -> None:
 @PATH_ARG
 @click.option("--env", "env", help="Environment (required when the fleet declares environments).")
 @click.option("--signing-key", type=click.Path(path_type=Path, exists=True, dir_okay=False), required=True)
-@click.option("--output-dir", type=click.Path(path_type=Path), required=True, help="Bundles go to DIR/<resource>.")
+@click.option(
+    "--output-dir", metavar="DIR", type=click.Path(path_type=Path), required=True, help="Bundles go to DIR/<resource>."
+)
 def warden_bundle(path: Path, env: str | None, signing_key: Path, output_dir: Path) -> None:
     """Build one signed, reproducible bundle per capability from policies/ (a CI step)."""
     from skipper_render import output
