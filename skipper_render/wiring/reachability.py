@@ -216,6 +216,8 @@ def check(cap: ResolvedCapability, objects: list[Obj], pods: list[Pod], ctx: Con
         return
     pod = pods[0]
     policies = of_kind(objects, "NetworkPolicy")
+    if not enforced and not policies:
+        return  # no layer that could deny anything, and nothing that should be denied
     authz = [o for o in of_kind(objects, "AuthorizationPolicy") if o["apiVersion"].startswith("security.istio.io")]
     peer_auth = of_kind(objects, "PeerAuthentication")
     grants = access.grants(cap, ctx)
