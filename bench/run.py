@@ -56,44 +56,62 @@ def fetch_helm() -> Path | None:
     return helm
 
 
-def measure(cmd: list[str], runs: int, stdin: Path | None = None, expect: int = 0) -> dict[str, float]:
-    """Median wall seconds, CPU seconds and peak RSS (MiB) of a whole process, stdout counted and
-    discarded.
+def _once(cmd: list[str], stdin: Path | None, expect: int) -> tuple[float, float, float, bytes]:
+    """(wall s, CPU s, peak RSS MiB, stdout) of one whole process.
 
     Peak RSS and CPU come from GNU time: a child's ru_maxrss seen from this (large) Python process
     would include the parent's pages copied at fork. GNU time adds ~1 ms of its own to the wall time.
     """
-    walls, cpus, rss, size, docs = [], [], [], 0, 0
     rss_file = OUT / "rss.txt"
-    for _ in range(runs + 1):  # one warm-up run (page cache), then `runs` counted runs
-        start = time.perf_counter()
-        with open(stdin or os.devnull, "rb") as feed:
-            proc = subprocess.Popen(
-                ["/usr/bin/time", "-f", "%M %U %S", "-o", str(rss_file), *cmd],
-                stdin=feed,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.DEVNULL,
-            )
-            data = proc.stdout.read() if proc.stdout else b""
-            status = proc.wait()
-        wall = time.perf_counter() - start
-        if status != expect:
-            raise SystemExit(f"exit {status}, expected {expect}: {' '.join(cmd)}")
-        walls.append(wall)
-        fields = rss_file.read_text().split()[-3:]
-        rss.append(int(fields[0]) / 1024)
-        cpus.append(float(fields[1]) + float(fields[2]))
-        size, docs = len(data), data.count(b"\n---\n") + data.startswith(b"---\n")
-    walls, cpus, rss = walls[1:], cpus[1:], rss[1:]
-    return {
-        "median": statistics.median(walls),
-        "min": min(walls),
-        "max": max(walls),
-        "cpu": statistics.median(cpus),
-        "rss": max(rss),
-        "bytes": size,
-        "objects": docs,
-    }
+    start = time.perf_counter()
+    with open(stdin or os.devnull, "rb") as feed:
+        proc = subprocess.Popen(
+            ["/usr/bin/time", "-f", "%M %U %S", "-o", str(rss_file), *cmd],
+            stdin=feed,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+        )
+        data = proc.stdout.read() if proc.stdout else b""
+        status = proc.wait()
+    wall = time.perf_counter() - start
+    if status != expect:
+        raise SystemExit(f"exit {status}, expected {expect}: {' '.join(cmd)}")
+    fields = rss_file.read_text().split()[-3:]
+    return wall, float(fields[1]) + float(fields[2]), int(fields[0]) / 1024, data
+
+
+def measure_group(
+    cmds: list[list[str]], runs: int, stdin: Path | None = None, expect: int = 0
+) -> list[dict[str, float]]:
+    """Each command's median wall, CPU and peak RSS over `runs` runs, the commands interleaved
+    (a, b, a, b, ...) so that this machine's drift hits every command of the group alike; one
+    warm-up run each first (page cache)."""
+    samples: list[list[tuple[float, float, float, bytes]]] = [[] for _ in cmds]
+    for cmd in cmds:
+        _once(cmd, stdin, expect)
+    for _ in range(runs):
+        for index, cmd in enumerate(cmds):
+            samples[index].append(_once(cmd, stdin, expect))
+    out = []
+    for runs_of in samples:
+        walls = [r[0] for r in runs_of]
+        data = runs_of[-1][3]
+        out.append(
+            {
+                "median": statistics.median(walls),
+                "min": min(walls),
+                "max": max(walls),
+                "cpu": statistics.median(r[1] for r in runs_of),
+                "rss": max(r[2] for r in runs_of),
+                "bytes": len(data),
+                "objects": data.count(b"\n---\n") + data.startswith(b"---\n"),
+            }
+        )
+    return out
+
+
+def measure(cmd: list[str], runs: int, stdin: Path | None = None, expect: int = 0) -> dict[str, float]:
+    return measure_group([cmd], runs, stdin, expect)[0]
 
 
 def instructions(cmd: list[str]) -> int | None:
@@ -157,42 +175,63 @@ def main() -> None:
     ]
 
     def add(label: str, n: object, env: str, cmd: list[str], runs: int, **kw: Any) -> dict[str, float]:
-        m = measure(cmd, runs, **kw)
-        lines.append(row(label, n, env, m, runs))
-        print(lines[-1], flush=True)
-        return m
+        return group([(label, n, env, cmd)], runs, **kw)[0]
+
+    def group(rows: list[tuple[str, object, str, list[str]]], runs: int, **kw: Any) -> list[dict[str, float]]:
+        found = measure_group([r[3] for r in rows], runs, **kw)
+        for (label, n, env, _), m in zip(rows, found, strict=True):
+            lines.append(row(label, n, env, m, runs))
+            print(lines[-1], flush=True)
+        return found
 
     skipper = skipper_cmd()
     fleets = {n: gen.generate(OUT / f"fleet-{n}", n) for n in sorted({10, *args.sizes})}
     for n in args.sizes:
         runs = args.runs if n <= 1000 else max(1, args.runs // 2)
-        add("skipper", n, "prod", [*skipper, "render", str(fleets[n]), "--env", "prod"], runs)
+        rows = [("skipper", n, "prod", [*skipper, "render", str(fleets[n]), "--env", "prod"])]
         if helm is not None and n <= 1000:
             values = gen.helm_values(fleets[n], "prod")
-            add("helm", n, "prod", [str(helm), "template", "bench", str(HERE / "helm-chart"), "-f", str(values)], runs)
-        add("skipper -o json", n, "prod", [*skipper, "render", str(fleets[n]), "--env", "prod", "-o", "json"], runs)
+            rows.append(
+                ("helm", n, "prod", [str(helm), "template", "bench", str(HERE / "helm-chart"), "-f", str(values)])
+            )
+        rows.append(("skipper -o json", n, "prod", [*skipper, "render", str(fleets[n]), "--env", "prod", "-o", "json"]))
+        group(rows, runs)
     one = HERE.parent / "fixtures" / "valid" / "minimal"
     floor = [sys.executable, str(HERE / "floor.py")]
-    add("floor: python + click + PyYAML + one pydantic model", 0, "-", floor, 15)
-    add("skipper, one-capability fleet", 1, "default", [*skipper, "render", str(one)], 15)
-    for n, fleet in sorted(fleets.items()):
-        cmd = [*skipper, "render", str(fleet), "--env", "prod", "--capability", "cap-0001"]
-        add(f"skipper --capability (of {n})", 1, "prod", cmd, 15)
+    group(
+        [
+            ("floor: python + click + PyYAML + one pydantic model", 0, "-", floor),
+            ("skipper, one-capability fleet", 1, "default", [*skipper, "render", str(one)]),
+        ],
+        15,
+    )
+    capability = [*skipper, "render", "{fleet}", "--env", "prod", "--capability", "cap-0001"]
+    group(
+        [
+            (f"skipper --capability (of {n})", 1, "prod", [str(fleet) if a == "{fleet}" else a for a in capability])
+            for n, fleet in sorted(fleets.items())
+        ],
+        15,
+    )
     # every environment at once (each spec read once) against one call per environment
     fleet, where = fleets[min(args.sizes)], scratch()
     shutil.rmtree(where, ignore_errors=True)
     where.mkdir(parents=True)
-    add(
-        "skipper --all-envs --output-dir",
-        min(args.sizes),
-        "all 3",
-        [*skipper, "render", str(fleet), "--all-envs", "--output-dir", str(where / "all")],
-        3,
-    )
     script = " && ".join(
         f"{' '.join(skipper)} render {fleet} --env {env} --output-dir {where / env}" for env in gen.ENVS
     )
-    add("3 x skipper --env E --output-dir", min(args.sizes), "all 3", ["sh", "-c", script], 3)
+    group(
+        [
+            (
+                "skipper --all-envs --output-dir",
+                min(args.sizes),
+                "all 3",
+                [*skipper, "render", str(fleet), "--all-envs", "--output-dir", str(where / "all")],
+            ),
+            ("3 x skipper --env E --output-dir", min(args.sizes), "all 3", ["sh", "-c", script]),
+        ],
+        5,
+    )
     shutil.rmtree(where, ignore_errors=True)
     lines += ["", "| hostile input (exit 1 expected) | wall s | CPU s | peak RSS MiB |", "|---|---:|---:|---:|"]
     krm = [str(Path(sys.executable).parent / "skipper-krm")]

@@ -153,7 +153,7 @@ def status_cmd(path: Path, env: str | None, cluster: str | None, fmt: str, kubec
     if code != 0:
         sys.exit(code)
     if fmt == "json":
-        sys.stdout.write(json.dumps([r.as_dict() for r in rows], indent=2) + "\n")
+        sys.stdout.write(json.dumps([r._asdict() for r in rows], indent=2) + "\n")
     else:
         sys.stdout.write(kube.table(rows))
 

@@ -20,13 +20,13 @@ import os
 import re
 import subprocess
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import yaml
 
 from skipper_render.errors import Location, ValidationError
 from skipper_render.render import RenderResult
+from skipper_render.serialize import to_yaml_document
 
 FIELD_MANAGER = "skipper-render"
 PART_OF = "applyset.kubernetes.io/part-of"
@@ -89,7 +89,7 @@ def _labelled(documents: str, key: str, value: str) -> str:
     for obj in yaml.safe_load_all(documents):
         if obj:
             obj.setdefault("metadata", {}).setdefault("labels", {})[key] = value
-            out.append(yaml.safe_dump(obj, sort_keys=True))
+            out.append(to_yaml_document(obj))
     return "---\n".join(out)
 
 
@@ -123,16 +123,14 @@ def diff_live(result: RenderResult, kubectl: str, cluster: str | None, prune: bo
     return _run(kubectl, args, stream).returncode
 
 
-@dataclass(frozen=True)
-class Row:
+class Row(NamedTuple):
+    """One line of `skipper status`."""
+
     kind: str
     name: str
     ready: str
     status: str
     detail: str
-
-    def as_dict(self) -> dict[str, str]:
-        return {"kind": self.kind, "name": self.name, "ready": self.ready, "status": self.status, "detail": self.detail}
 
 
 def _deployment(obj: Mapping[str, Any]) -> tuple[str, str, str]:
