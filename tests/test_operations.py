@@ -303,3 +303,16 @@ def test_replay_renders_a_revision_byte_for_byte(tmp_path: Path) -> None:
         replay = CliRunner().invoke(main, ["render", str(fleet), "--env", "prod", "--cluster", cluster, "--at", "HEAD"])
         assert replay.exit_code == 0, replay.stderr
         assert replay.stdout == text
+
+
+def test_the_operator_target_states_its_restarts(tmp_path: Path) -> None:
+    operator = FIXTURES / "valid" / "operator"
+    shutil.copytree(operator, tmp_path / "fleet")
+    env = sorted(p.stem for p in (tmp_path / "fleet" / "environments").glob("*.yaml"))[0]
+    spec = next((tmp_path / "fleet" / "capabilities").rglob("*.y*ml"))
+    spec.write_text(spec.read_text() + "# changed\n")
+    old = review.keyed(render(operator, env, target="operator").yaml_documents())
+    new = review.keyed(render(tmp_path / "fleet", env, target="operator").yaml_documents())
+    found, _ = effects.effects(old, new, review.compare(old, new, "a", "b"))
+    restarts = [e for e in found if e.effect == "restart"]
+    assert restarts and restarts[0].reasons == ("spec changed (the Skipper operator rolls it)",)

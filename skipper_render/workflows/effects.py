@@ -65,6 +65,11 @@ def _unit(obj: dict[str, Any], key: str) -> str:
     return str(labels.get("naftiko.io/capability") or labels.get("app.kubernetes.io/name") or key)
 
 
+def _digest(obj: dict[str, Any]) -> Any:
+    """A Capability's spec digest (target `operator`)."""
+    return ((obj.get("metadata") or {}).get("annotations") or {}).get("naftiko.io/spec-digest")
+
+
 def _template_reasons(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
     """Why a pod template changed, most telling first; empty when it did not."""
     old = (before.get("spec") or {}).get("template") or {}
@@ -119,6 +124,9 @@ def effects(
         elif kind in _WORKLOADS and change.status == "removed":
             slot["stops"].append(f"{kind} removed")
             notes[change.key] = "stops"
+        elif kind == "Capability" and change.status == "changed" and _digest(before) != _digest(after):
+            slot["restart"].append("spec changed (the Skipper operator rolls it)")
+            notes[change.key] = "restart: spec changed (the Skipper operator rolls it)"
         elif kind in _WORKLOADS and (why := _template_reasons(before, after)):
             slot["restart"] += why
             notes[change.key] = f"restart: {', '.join(why)}"
