@@ -165,20 +165,24 @@ def _check_dns_failover(
     if ingress is None or cluster is None or len(clusters) < 2 or overlay is None:
         return
     where = overlay.at(("spec", "clusters"))
-    if ingress.dnsFailover is None:
+    settings = ingress.dnsFailover
+    if settings is not None and not settings.enabled:
         diags.warn(
             where,
-            "public routes of a multi-cluster environment: without routing.ingress.dnsFailover outside traffic "
-            "does not fail over between clusters (unless a global load balancer does it)",
+            "routing.ingress.dnsFailover.enabled is false: outside traffic does not fail over between clusters "
+            "(unless a global load balancer does it)",
         )
         return
     primaries = [c.name for c in clusters if c.role == "primary"]
     if len(primaries) != 1:
-        diags.error(
-            where,
-            f"routing.ingress.dnsFailover needs exactly one primary cluster (Route 53 failover records have one "
-            f"PRIMARY), found {len(primaries)}" + (f": {', '.join(primaries)}" if primaries else ""),
+        message = (
+            f"DNS failover records need exactly one primary cluster (Route 53 failover records have one PRIMARY), "
+            f"found {len(primaries)}" + (f": {', '.join(primaries)}" if primaries else "")
         )
+        if settings is None:  # the default: say what is not rendered
+            diags.warn(where, f"{message}; none rendered (set routing.ingress.dnsFailover.enabled: false to silence)")
+        else:
+            diags.error(where, f"routing.ingress.dnsFailover: {message}")
 
 
 def render_request(request: RenderRequest) -> RenderResult:

@@ -264,15 +264,40 @@ def test_dns_failover_records_on_public_routes() -> None:
     assert all("annotations" not in r["metadata"] for r in _by_kind(render(DEMO, "prod").objects, "HTTPRoute").values())
 
 
-def test_a_multi_cluster_environment_without_dns_failover_warns(tmp_path: Path) -> None:
-    fleet = _write_fleet(tmp_path, OVERLAY)
+def _without_dns_settings(fleet: Path, replacement: str = "") -> None:
     manifest = fleet / "naftiko.fleet.yaml"
     text = manifest.read_text()
     start = text.index("      dnsFailover:")
     end = text.index("\n", text.index("healthChecks", start)) + 1
-    manifest.write_text(text[:start] + text[end:])
-    warnings = [str(w) for w in render(fleet, "prod", cluster="prod-eu").warnings]
-    assert any("without routing.ingress.dnsFailover outside traffic does not fail over" in w for w in warnings)
+    manifest.write_text(text[:start] + replacement + text[end:])
+
+
+def test_dns_failover_is_on_by_default_in_a_multi_cluster_environment(tmp_path: Path) -> None:
+    fleet = _write_fleet(tmp_path, OVERLAY)
+    _without_dns_settings(fleet)
+    result = render(fleet, "prod", cluster="prod-us")
+    assert not [w for w in result.warnings if "DNS" in str(w) or "dnsFailover" in str(w)]
+    for route in _by_kind(result.objects, "HTTPRoute").values():
+        notes = route["metadata"]["annotations"]
+        assert notes["external-dns.alpha.kubernetes.io/aws-failover"] == "SECONDARY"
+        assert "external-dns.alpha.kubernetes.io/aws-health-check-id" not in notes
+
+
+def test_dns_failover_off_or_impossible_is_said(tmp_path: Path) -> None:
+    fleet = _write_fleet(tmp_path, OVERLAY)
+    _without_dns_settings(fleet, "      dnsFailover: {enabled: false}\n")
+    result = render(fleet, "prod", cluster="prod-eu")
+    assert any("dnsFailover.enabled is false: outside traffic does not fail over" in str(w) for w in result.warnings)
+    assert all("annotations" not in r["metadata"] for r in _by_kind(result.objects, "HTTPRoute").values())
+    two_primaries = OVERLAY.replace("role: standby}", "role: primary}")
+    fleet = _write_fleet(tmp_path / "two", two_primaries)
+    _without_dns_settings(fleet)
+    result = render(fleet, "prod", cluster="prod-eu")  # active-active by default: said, not refused
+    assert any("need exactly one primary cluster" in str(w) and "none rendered" in str(w) for w in result.warnings)
+    assert all("annotations" not in r["metadata"] for r in _by_kind(result.objects, "HTTPRoute").values())
+    fleet = _write_fleet(tmp_path / "explicit", two_primaries)  # asked for: refused
+    with pytest.raises(ValidationError, match=r"routing\.ingress\.dnsFailover: DNS failover records need exactly one"):
+        render(fleet, "prod", cluster="prod-eu")
 
 
 def test_replay_renders_a_revision_byte_for_byte(tmp_path: Path) -> None:

@@ -12,6 +12,7 @@ from typing import Any, NamedTuple
 
 from skipper_render.errors import Where
 from skipper_render.generators.base import Context, Obj
+from skipper_render.model.fleet import DnsFailover
 
 
 class Rule(NamedTuple):
@@ -98,14 +99,17 @@ def dns_failover(ctx: Context, host: str | None) -> dict[str, str]:
     swaps the roles in git; a health check fails over before anyone commits."""
     cfg = ctx.fleet.spec.routing.ingress
     cluster = ctx.fleet.cluster
-    if cfg is None or cfg.dnsFailover is None or host is None or cluster is None or len(ctx.fleet.clusters) < 2:
+    if cfg is None or host is None or cluster is None or len(ctx.fleet.clusters) < 2:
         return {}
-    prefix = cfg.dnsFailover.annotationPrefix
+    settings = cfg.dnsFailover or DnsFailover()
+    if not settings.enabled or sum(c.role == "primary" for c in ctx.fleet.clusters) != 1:
+        return {}  # several primaries: no failover records (render warns or refuses, see render.py)
+    prefix = settings.annotationPrefix
     out = {
         f"{prefix}set-identifier": cluster.name,
         f"{prefix}aws-failover": "PRIMARY" if cluster.role == "primary" else "SECONDARY",
     }
-    check = (cfg.dnsFailover.healthChecks or {}).get(cluster.name)
+    check = (settings.healthChecks or {}).get(cluster.name)
     if check:
         out[f"{prefix}aws-health-check-id"] = check
     return out

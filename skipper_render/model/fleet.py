@@ -134,8 +134,10 @@ class Tls(Strict):
 
 
 class DnsFailover(Strict):
-    """Route 53 failover records for the public hosts, written by external-dns from route annotations."""
+    """Route 53 failover records for the public hosts, written by external-dns from route annotations
+    (on by default in a multi-cluster environment with one primary)."""
 
+    enabled: bool = Field(True, description="false: no failover records (a global load balancer does it)")
     provider: Literal["aws"] = Field("aws", description="external-dns failover records exist for Route 53 only")
     annotationPrefix: Literal["external-dns.alpha.kubernetes.io/", "external-dns.kubernetes.io/"] = Field(
         "external-dns.alpha.kubernetes.io/",
@@ -155,7 +157,8 @@ class Ingress(Strict):
     controllerNamespace: DnsLabel | None = None  # where the ingress controller runs (mesh authorization)
     serviceAccount: DnsLabel | None = None  # the controller's ServiceAccount: its mesh identity, Consul service
     dnsFailover: DnsFailover | None = Field(
-        None, description="Multi-cluster environments: PRIMARY/SECONDARY DNS records on the public routes"
+        None,
+        description="Multi-cluster environments: PRIMARY/SECONDARY DNS records on the public routes (default on)",
     )
 
 
