@@ -341,3 +341,14 @@ def test_the_operator_target_states_its_restarts(tmp_path: Path) -> None:
     found, _ = effects.effects(old, new, review.compare(old, new, "a", "b"))
     restarts = [e for e in found if e.effect == "restart"]
     assert restarts and restarts[0].reasons == ("spec changed (the Skipper operator rolls it)",)
+
+
+def test_failover_never_replaces_a_symlinked_overlay(tmp_path: Path) -> None:
+    fleet = _write_fleet(tmp_path, OVERLAY)
+    real = fleet / "environments" / "prod-real.yaml"
+    (fleet / "environments" / "prod.yaml").rename(real)
+    (fleet / "environments" / "prod.yaml").symlink_to("prod-real.yaml")
+    result = CliRunner().invoke(main, ["failover", str(fleet), "--env", "prod", "--to", "prod-us"])
+    assert (result.exit_code, result.stdout) == (1, "")
+    assert "the overlay is a symlink" in result.stderr
+    assert (fleet / "environments" / "prod.yaml").is_symlink() and real.read_text() == OVERLAY

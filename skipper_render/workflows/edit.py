@@ -21,6 +21,7 @@ from typing import Any
 from ruamel.yaml import YAML
 
 from skipper_render.errors import Location, SkipperError, ValidationError
+from skipper_render.load import read_regular
 from skipper_render.render import environments, locate
 
 
@@ -79,6 +80,18 @@ def replace_scalar(text: str, line: int, column: int, old: str, new: str) -> str
     raise ValidationError.at(Location(), f"cannot edit {old!r} in place at line {line + 1}")
 
 
+def read_text(path: Path) -> str:
+    """An overlay to edit, line endings as they are. A symlink is refused (replacing it would turn
+    the link into a file), and so is anything but a regular file."""
+    if path.is_symlink():
+        raise ValidationError.at(Location(path.name), "the overlay is a symlink: edit the file it points to")
+    raw = read_regular(path, path.name, Location(path.name), 4 * 1024 * 1024)
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ValidationError.at(Location(path.name), "the overlay is not UTF-8 text") from None
+
+
 def write_atomic(path: Path, text: str) -> None:
     """Replace `path` with `text` in one rename, keeping its permission bits."""
     mode = os.stat(path).st_mode & 0o7777
@@ -96,7 +109,7 @@ def write_atomic(path: Path, text: str) -> None:
 @contextmanager
 def edited(path: Path, change: Callable[[str], str]) -> Iterator[tuple[str, str]]:
     """Write `change(text)` to `path`; put the old text back if the body raises a SkipperError."""
-    before = path.read_bytes().decode("utf-8")  # line endings as they are
+    before = read_text(path)
     after = change(before)
     write_atomic(path, after)
     try:

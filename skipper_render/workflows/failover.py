@@ -90,7 +90,7 @@ def _render_all(fleet: Path, env: str, clusters: list[str]) -> review.Side:
 
 def failover(fleet: Path, env: str, target: str) -> Failover:
     overlay = edit.overlay_path(fleet, env)
-    text = overlay.read_bytes().decode("utf-8")
+    text = edit.read_text(overlay)
     where = _where(overlay, fleet, text)
     clusters = [str(c.get("name")) for c in _clusters(edit.load(text), where)]
     _, demoted = with_primary(text, target, where)  # refuse before anything is written
