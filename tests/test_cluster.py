@@ -215,3 +215,10 @@ def test_unknown_capability_and_missing_kubectl(kubectl: Path) -> None:
     result = CliRunner().invoke(main, ["status", str(DEMO), "--env", "dev", "--kubectl", "/nonexistent/kubectl"])
     assert result.exit_code == 1
     assert "not found: the cluster commands need kubectl" in result.stderr
+
+
+def test_prune_in_a_multi_cluster_environment_needs_the_cluster(kubectl: Path) -> None:
+    result = CliRunner().invoke(main, ["apply", str(DEMO), "--env", "prod", "--prune", "--kubectl", str(kubectl)])
+    assert (result.exit_code, result.stdout) == (1, "")
+    assert "--prune needs --cluster" in result.stderr
+    assert not (kubectl.parent / "calls.jsonl").exists()  # kubectl never ran

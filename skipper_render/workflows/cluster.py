@@ -95,6 +95,13 @@ def _labelled(documents: str, key: str, value: str) -> str:
 
 def apply(result: RenderResult, kubectl: str, dry_run: bool, cluster: str | None, prune: bool = False) -> int:
     """Server-side apply: the Namespace first, then everything else (an ApplySet with `prune`)."""
+    if prune and cluster is None and len(result.fleet.clusters) > 1:
+        names = ", ".join(c.name for c in result.fleet.clusters)
+        raise ValidationError.at(
+            Location("--cluster"),
+            f"{result.fleet.environment} runs in {len(result.fleet.clusters)} clusters ({names}): "
+            "--prune needs --cluster, the render and the kubectl context it deletes in",
+        )
     namespaces, rest = _split(result)
     base = [*_context(cluster), "apply", "--server-side", f"--field-manager={FIELD_MANAGER}"]
     dry = ["--dry-run=server"] if dry_run else []
