@@ -502,7 +502,7 @@ class _Builder:
                 continue
             key = key_event.value
             self.charge(key_event, path, 1, _SIZE + len(key))
-            if key in fields and key_event.implicit[0]:
+            if key in fields:  # plain or quoted, `class` is `class`
                 if key in out:
                     raise self.fail(key_event, (*path, key), f"duplicate key {key!r}")
                 out[key] = self.node(get_event(), (*path, key), depth + 1)
@@ -517,8 +517,8 @@ class _Builder:
         """Consume one value's events unbuilt, charging them to the limits like built ones."""
         depth = 0
         while True:
-            if getattr(event, "anchor", None) is not None:
-                raise _AnchorSkipped
+            if not isinstance(event, events.AliasEvent) and getattr(event, "anchor", None) is not None:
+                raise _AnchorSkipped  # a later alias may need it: parse the document whole
             if isinstance(event, events.ScalarEvent):
                 self.charge(event, path, 1, _SIZE + len(event.value))
             elif isinstance(event, events.AliasEvent):

@@ -98,3 +98,18 @@ def test_all_envs_reads_each_spec_once(tmp_path: Path, monkeypatch: pytest.Monke
         texts = {rel: text for rel, text in found.files.items() if rel.startswith(f"{prefix}/")}
         assert sorted(texts.values()) == sorted(d.text for d in separate.documents)
     assert len(reads) > len(set(reads))
+
+
+def test_aliases_into_skipped_entries_and_quoted_fields_are_read() -> None:
+    text = textwrap.dedent(
+        """\
+        spec:
+          defaults: {env: &shared {A: "1"}}
+          capabilities:
+            a: {spec: a.yml, env: *shared, "calls": [b]}
+            b: {spec: b.yml, 'class': dev}
+            c: {spec: c.yml}
+        """
+    )
+    projected = parse_yaml(text.encode(), "m", keep=only_members("c")).data
+    assert projected["spec"]["capabilities"] == {"a": {"calls": ["b"]}, "b": {"class": "dev"}, "c": {"spec": "c.yml"}}
