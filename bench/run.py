@@ -56,7 +56,9 @@ def fetch_helm() -> Path | None:
     return helm
 
 
-def _once(cmd: list[str], stdin: Path | None, expect: int) -> tuple[float, float, float, bytes]:
+def _once(
+    cmd: list[str], stdin: Path | None, expect: int, env: dict[str, str] | None = None, cwd: Path | None = None
+) -> tuple[float, float, float, bytes]:
     """(wall s, CPU s, peak RSS MiB, stdout) of one whole process.
 
     Peak RSS and CPU come from GNU time: a child's ru_maxrss seen from this (large) Python process
@@ -70,6 +72,8 @@ def _once(cmd: list[str], stdin: Path | None, expect: int) -> tuple[float, float
             stdin=feed,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
+            env={**os.environ, **env} if env else None,
+            cwd=cwd,
         )
         data = proc.stdout.read() if proc.stdout else b""
         status = proc.wait()
@@ -81,17 +85,22 @@ def _once(cmd: list[str], stdin: Path | None, expect: int) -> tuple[float, float
 
 
 def measure_group(
-    cmds: list[list[str]], runs: int, stdin: Path | None = None, expect: int = 0
+    cmds: list[list[str]],
+    runs: int,
+    stdin: Path | None = None,
+    expect: int = 0,
+    envs: list[tuple[dict[str, str] | None, Path | None]] | None = None,
 ) -> list[dict[str, float]]:
     """Each command's median wall, CPU and peak RSS over `runs` runs, the commands interleaved
     (a, b, a, b, ...) so that this machine's drift hits every command of the group alike; one
     warm-up run each first (page cache)."""
     samples: list[list[tuple[float, float, float, bytes]]] = [[] for _ in cmds]
-    for cmd in cmds:
-        _once(cmd, stdin, expect)
+    where = envs or [(None, None)] * len(cmds)
+    for cmd, (env, cwd) in zip(cmds, where, strict=True):
+        _once(cmd, stdin, expect, env, cwd)
     for _ in range(runs):
         for index, cmd in enumerate(cmds):
-            samples[index].append(_once(cmd, stdin, expect))
+            samples[index].append(_once(cmd, stdin, expect, *where[index]))
     out = []
     for runs_of in samples:
         walls = [r[0] for r in runs_of]
@@ -212,6 +221,16 @@ def main() -> None:
             for n, fleet in sorted(fleets.items())
         ],
         15,
+    )
+    # what Argo CD runs per Application: the CMP generate step of one capability, cwd = the app path
+    plugin = {"ARGOCD_ENV_SKIPPER_ENV": "prod", "ARGOCD_ENV_SKIPPER_CAPABILITY": "cap-0001"}
+    group(
+        [
+            (f"skipper argocd generate, one capability (of {n})", 1, "prod", [*skipper, "argocd", "generate"])
+            for n in fleets
+        ],
+        15,
+        envs=[(plugin, fleets[n]) for n in fleets],
     )
     # every environment at once (each spec read once) against one call per environment
     fleet, where = fleets[min(args.sizes)], scratch()
