@@ -93,18 +93,28 @@ def test_tampering_is_detected(tmp_path: Path) -> None:
     ]
 
 
-def test_cli_builds_one_bundle_per_capability(tmp_path: Path) -> None:
+def test_cli_builds_one_bundle_per_enforcement_point(tmp_path: Path) -> None:
     private, _ = _keypair(tmp_path)
     out = tmp_path / "out"
-    result = CliRunner().invoke(
-        main,
-        ["warden", "bundle", str(SECURE), "--env", "prod", "--signing-key", str(private), "--output-dir", str(out)],
-    )
+    args = ["--env", "prod", "--signing-key", str(private), "--output-dir"]
+    result = CliRunner().invoke(main, ["warden", "bundle", str(SECURE), *args, str(out)])
     assert result.exit_code == 0, result.stderr
-    bundles = sorted(p.name for p in (out / "warden").iterdir())  # the gateway's decides MCP tool calls
+    bundles = sorted(p.name for p in (out / "warden").iterdir())  # no mesh: only the gateway's Warden decides
+    assert bundles == ["mcp-gateway.tar.gz"]
+    meshed = tmp_path / "meshed"
+    shutil.copytree(SECURE, meshed)
+    manifest = meshed / "naftiko.fleet.yaml"
+    manifest.write_text(
+        manifest.read_text().replace(
+            "    mcpGateway: {enabled: true}", "    mesh: istio\n    mcpGateway: {enabled: true}"
+        )
+    )
+    result = CliRunner().invoke(main, ["warden", "bundle", str(meshed), *args, str(tmp_path / "out2")])
+    assert result.exit_code == 0, result.stderr
+    bundles = sorted(p.name for p in (tmp_path / "out2" / "warden").iterdir())  # Istio asks each capability's
     assert bundles == ["bearer.tar.gz", "mcp-gateway.tar.gz", "ping.tar.gz", "shipyard.tar.gz"]
     result = CliRunner().invoke(
-        main, ["warden", "verify", str(out / "warden" / "ping.tar.gz"), "--public-key", str(tmp_path / "k.pem")]
+        main, ["warden", "verify", str(out / "warden" / "mcp-gateway.tar.gz"), "--public-key", str(tmp_path / "k.pem")]
     )
     assert result.exit_code == 1  # a private key is not a verification key
     assert result.stdout == ""

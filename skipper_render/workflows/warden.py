@@ -112,12 +112,14 @@ def sign(files: dict[str, bytes], private_key_pem: bytes, key_id: str, scope: st
 
 
 def build_all(result: RenderResult, private_key_pem: bytes) -> dict[str, bytes]:
-    """Every rendered capability's signed bundle, keyed by its `bundle.resource` path."""
+    """The signed bundle of every enforcement point, keyed by its `bundle.resource` path: the MCP
+    gateway's, and each capability's where a Warden sidecar decides for it (under Istio)."""
     settings = result.fleet.spec.security.warden
     if settings is None or settings.bundle is None or settings.signing is None:
         raise ValidationError.at(result.fleet.at(("security", "warden")), "security.warden needs bundle and signing")
     out = {}
-    subjects = [cap.name for cap in result.fleet.capabilities]
+    meshed = result.fleet.spec.routing.mesh == "istio"  # generators.warden.enforces_capabilities
+    subjects = [cap.name for cap in result.fleet.capabilities] if meshed else []
     gateway = result.fleet.spec.routing.mcpGateway
     if gateway is not None and gateway.enabled:
         subjects.append(GATEWAY_SUBJECT)  # the gateway's Warden decides MCP tool calls
@@ -127,6 +129,9 @@ def build_all(result: RenderResult, private_key_pem: bytes) -> dict[str, bytes]:
             where = result.fleet.at(("security", "warden", "bundle", "resource"))
             raise ValidationError.at(where, f"bundle resource {resource!r} must stay inside --output-dir")
         out[resource] = build(result.root, subject, private_key_pem, settings.signing.keyId, settings.signing.scope)
+    if not out:
+        where = result.fleet.at(("security", "warden"))
+        raise ValidationError.at(where, "nothing asks a Warden here (no MCP gateway, no Istio): no bundle to build")
     return out
 
 
