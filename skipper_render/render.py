@@ -79,10 +79,7 @@ class RenderResult:
             import json
 
             return tuple(json.loads(d.text) for d in self.documents)
-        import yaml
-
-        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-        return tuple(yaml.load(d.text, Loader=loader) for d in self.documents)
+        return tuple(serialize.load_yaml_document(d.text) for d in self.documents)
 
     def chunks(self, output: Format | None = None) -> Iterator[str]:
         """The output stream in pieces, for writing without building it whole."""

@@ -190,6 +190,14 @@ def to_yaml_document(obj: dict[str, Any]) -> str:
     return Emitter().document(obj)
 
 
+def load_yaml_document(text: str) -> Any:
+    """A rendered document read back (libyaml where PyYAML has it; a safe loader either way)."""
+    return yaml.load(text, Loader=_READER)  # _READER: CSafeLoader or SafeLoader
+
+
+_READER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def yaml_stream(documents: Iterable[str]) -> Iterator[str]:
     """YAML document bodies as one stream, each introduced by `---`."""
     for text in documents:

@@ -31,6 +31,7 @@ from skipper_render.serialize import to_yaml_document
 
 PORT, METRICS, READINESS, ADMIN = 3000, 9902, 9903, 9901
 STARTUP_DIGEST = "naftiko.io/startup-digest"
+COMPONENT = "mcp-gateway"  # app.kubernetes.io/name of the gateway's objects
 TOKENS = "/var/run/secrets/mcp"
 
 
@@ -194,7 +195,7 @@ def _meta(ctx: Context, name: str, labels: dict[str, str] | None = None) -> dict
     return {
         "name": name,
         "namespace": ctx.fleet.namespace,
-        "labels": labels or names.fleet_labels(ctx.fleet, "mcp-gateway"),
+        "labels": labels or names.fleet_labels(ctx.fleet, COMPONENT),
     }
 
 
@@ -250,7 +251,7 @@ def _deployment(ctx: Context, found: list[Target]) -> Obj:
             "selector": {"matchLabels": selector},
             "template": {
                 "metadata": {
-                    "labels": names.fleet_labels(ctx.fleet, "mcp-gateway") | selector | mesh_labels,
+                    "labels": names.fleet_labels(ctx.fleet, COMPONENT) | selector | mesh_labels,
                     "annotations": annotations | mesh_annotations,
                 },
                 "spec": {

@@ -22,8 +22,6 @@ import subprocess
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, NamedTuple
 
-import yaml
-
 from skipper_render.errors import Location, ValidationError
 from skipper_render.render import RenderResult
 from skipper_render.serialize import to_yaml_document
@@ -83,13 +81,15 @@ def _split(result: RenderResult) -> tuple[str, str]:
     return "---\n".join(namespaces), "---\n".join(rest)
 
 
-def _labelled(documents: str, key: str, value: str) -> str:
-    """The documents with one more label each (what kubectl adds to ApplySet members)."""
+def _members_labelled(result: RenderResult, value: str) -> str:
+    """Every document but the Namespace, with the ApplySet label kubectl puts on its members."""
     out = []
-    for obj in yaml.safe_load_all(documents):
-        if obj:
-            obj.setdefault("metadata", {}).setdefault("labels", {})[key] = value
-            out.append(to_yaml_document(obj))
+    for obj in result.objects:
+        if obj["kind"] != "Namespace":
+            metadata = obj["metadata"]
+            out.append(
+                to_yaml_document({**obj, "metadata": {**metadata, "labels": {**metadata["labels"], PART_OF: value}}})
+            )
     return "---\n".join(out)
 
 
@@ -124,7 +124,7 @@ def diff_live(result: RenderResult, kubectl: str, cluster: str | None, prune: bo
     the ApplySet label kubectl put on them, so the diff shows only real changes."""
     namespaces, rest = _split(result)
     if prune and rest:
-        rest = _labelled(rest, PART_OF, applyset_id(applyset_parent(result), result.fleet.namespace))
+        rest = _members_labelled(result, applyset_id(applyset_parent(result), result.fleet.namespace))
     stream = "---\n".join(part for part in (namespaces, rest) if part)
     args = [*_context(cluster), "diff", "--server-side", f"--field-manager={FIELD_MANAGER}", "-f", "-"]
     return _run(kubectl, args, stream).returncode

@@ -20,24 +20,20 @@ from typing import Any
 
 import yaml
 
+from skipper_render import names
+from skipper_render.generators import mcp_gateway, warden
+from skipper_render.generators.rollout import CONSUL_VERSION
+from skipper_render.serialize import load_yaml_document
 from skipper_render.workflows.review import Change, Side
 
 _WORKLOADS = ("Deployment", "Rollout", "StatefulSet", "DaemonSet")
 _DIGESTS = {
-    "naftiko.io/spec-digest": "spec changed",
-    "naftiko.io/startup-digest": "gateway startup config changed",
-    "naftiko.io/warden-digest": "Warden (OPA) config changed",
+    names.SPEC_DIGEST: "spec changed",
+    mcp_gateway.STARTUP_DIGEST: "gateway startup config changed",
+    warden.DIGEST: "Warden (OPA) config changed",
 }
-_DERIVED = frozenset({"consul.hashicorp.com/service-meta-version"})  # follows the template, not a cause
-_RELOADED = {
-    "mcp-gateway": "config re-read by agentgateway",
-    "rest-gateway": "config re-read by agentgateway",
-}
-
-try:
-    _Loader: type[Any] = yaml.CSafeLoader
-except AttributeError:  # pragma: no cover - pyyaml without libyaml
-    _Loader = yaml.SafeLoader
+_DERIVED = frozenset({CONSUL_VERSION})  # follows the template, not a cause
+_RELOADED = {mcp_gateway.COMPONENT: "config re-read by agentgateway"}  # the only ConfigMap a process watches
 
 
 @dataclass(frozen=True)
@@ -54,7 +50,7 @@ def _load(text: str | None) -> dict[str, Any]:
     if text is None:
         return {}
     try:
-        loaded = yaml.load(text, Loader=_Loader)  # a safe loader (C or pure)
+        loaded = load_yaml_document(text)
     except yaml.YAMLError:
         return {}
     return loaded if isinstance(loaded, dict) else {}
@@ -62,12 +58,12 @@ def _load(text: str | None) -> dict[str, Any]:
 
 def _unit(obj: dict[str, Any], key: str) -> str:
     labels = (obj.get("metadata") or {}).get("labels") or {}
-    return str(labels.get("naftiko.io/capability") or labels.get("app.kubernetes.io/name") or key)
+    return str(labels.get(names.CAPABILITY) or labels.get("app.kubernetes.io/name") or key)
 
 
 def _digest(obj: dict[str, Any]) -> Any:
     """A Capability's spec digest (target `operator`)."""
-    return ((obj.get("metadata") or {}).get("annotations") or {}).get("naftiko.io/spec-digest")
+    return ((obj.get("metadata") or {}).get("annotations") or {}).get(names.SPEC_DIGEST)
 
 
 def _template_reasons(before: dict[str, Any], after: dict[str, Any]) -> list[str]:

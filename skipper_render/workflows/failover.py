@@ -68,11 +68,10 @@ def with_primary(text: str, target: str, where: Location) -> tuple[str, tuple[st
     return text, demoted
 
 
-def _where(overlay: Path, fleet: Path, text: str) -> Location:
+def _where(overlay: Path, fleet: Path, data: Any) -> Location:
     """The overlay's `spec.clusters` (or `spec`), as `file:line:col` relative to the fleet."""
     root, path = (fleet if fleet.is_dir() else fleet.parent).resolve(), overlay.resolve()
     name = str(path.relative_to(root)) if path.is_relative_to(root) else overlay.name
-    data = edit.load(text)
     spec: Any = data.get("spec") if hasattr(data, "get") else None
     if hasattr(spec, "lc") and "clusters" in spec:
         line, col = spec.lc.key("clusters")
@@ -91,8 +90,9 @@ def _render_all(fleet: Path, env: str, clusters: list[str]) -> review.Side:
 def failover(fleet: Path, env: str, target: str) -> Failover:
     overlay = edit.overlay_path(fleet, env)
     text = edit.read_text(overlay)
-    where = _where(overlay, fleet, text)
-    clusters = [str(c.get("name")) for c in _clusters(edit.load(text), where)]
+    data = edit.load(text)
+    where = _where(overlay, fleet, data)
+    clusters = [str(c.get("name")) for c in _clusters(data, where)]
     _, demoted = with_primary(text, target, where)  # refuse before anything is written
     old = _render_all(fleet, env, clusters)
     with edit.edited(overlay, lambda current: with_primary(current, target, where)[0]):
