@@ -21,14 +21,15 @@ import tarfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from skipper_render.errors import Location, ValidationError
+from skipper_render.errors import Collector, Location, ValidationError
+from skipper_render.generators import warden as sidecars
+from skipper_render.generators.base import Context
 from skipper_render.load import read_regular
 
 if TYPE_CHECKING:
     from skipper_render.render import RenderResult
 
 POLICIES = "policies"
-GATEWAY_SUBJECT = "mcp-gateway"  # policies/mcp-gateway/ (the same name as generators.warden's)
 MAX_BUNDLE_FILE = 64 * 1024 * 1024
 STRUCTURED = {"data.json", ".manifest", ".signatures.json"}
 
@@ -118,11 +119,11 @@ def build_all(result: RenderResult, private_key_pem: bytes) -> dict[str, bytes]:
     if settings is None or settings.bundle is None or settings.signing is None:
         raise ValidationError.at(result.fleet.at(("security", "warden")), "security.warden needs bundle and signing")
     out = {}
-    meshed = result.fleet.spec.routing.mesh == "istio"  # generators.warden.enforces_capabilities
-    subjects = [cap.name for cap in result.fleet.capabilities] if meshed else []
+    ctx = Context(result.fleet, "kubernetes", Collector())  # the generators' rule of who gets a Warden
+    subjects = [cap.name for cap in result.fleet.capabilities] if sidecars.enforces_capabilities(ctx) else []
     gateway = result.fleet.spec.routing.mcpGateway
     if gateway is not None and gateway.enabled:
-        subjects.append(GATEWAY_SUBJECT)  # the gateway's Warden decides MCP tool calls
+        subjects.append(sidecars.GATEWAY_SUBJECT)  # the gateway's Warden decides MCP tool calls
     for subject in subjects:
         resource = posixpath.normpath(settings.bundle.resource.replace("{capability}", subject))
         if resource.startswith(("/", "../")) or resource in (".", ".."):

@@ -125,6 +125,7 @@ def generate(cap: ResolvedCapability, ctx: Context) -> list[Obj]:
     # routes, which Linkerd honours like its own policy routes.
     canary = "linkerd" in routers(cap, ctx)
     api, group = ("gateway.networking.k8s.io/v1", "") if canary else (POLICY, "core")
+    standbys = _mirrors(ctx)
     for port in names.served_ports(cap):
         annotations: dict[str, str] = {}
         if resilient(port):
@@ -134,8 +135,8 @@ def generate(cap: ResolvedCapability, ctx: Context) -> list[Obj]:
         backends: list[dict[str, Any]] = [{"name": cap.name, "port": port.number}]
         if canary:  # the Rollouts plugin weights exactly stable and canary
             backends = [{**backends[0], "weight": 100}, {"name": canary_service(cap), "port": port.number, "weight": 0}]
-        elif _mirrors(ctx):
-            mirrored = [{"name": f"{cap.name}-{c}", "port": port.number, "weight": 0} for c in _mirrors(ctx)]
+        elif standbys:
+            mirrored = [{"name": f"{cap.name}-{c}", "port": port.number, "weight": 0} for c in standbys]
             backends = [{**backends[0], "weight": 100}, *mirrored]
         parent = {"group": group, "kind": "Service", "name": cap.name, "port": port.number}
         objects.append(
