@@ -98,7 +98,26 @@ class _FleetHeader(Fleet):
 def only_members(only: str) -> Keep:
     """For a one-capability render: of the other capability entries, build only what the roster
     reads (class, state, calls); the rest of their values is skipped unbuilt."""
-    return Keep(("spec", "capabilities"), only, frozenset({"class", "state", "calls"}))
+    return Keep(("spec", "capabilities"), frozenset({only}), frozenset({"class", "state", "calls"}))
+
+
+def patched_entries(overlay: Document) -> frozenset[str] | None:
+    """The capability entries the overlay's JSON patches read or write (None: the whole map or
+    the root). A one-capability render builds them whole: `test`, `replace`, `copy` of a field of
+    another entry must see that field (merge patches need nothing: they only add to what is there)."""
+    spec = overlay.data.get("spec") if isinstance(overlay.data, dict) else None
+    patches = spec.get("patches") if isinstance(spec, dict) else None
+    found: set[str] = set()
+    for op in patches if isinstance(patches, list) else ():
+        for pointer in (op.get("path"), op.get("from")) if isinstance(op, dict) else ():
+            if not isinstance(pointer, str):
+                continue
+            tokens = [t.replace("~1", "/").replace("~0", "~") for t in pointer.split("/")]
+            if pointer == "" or tokens == ["", "capabilities"]:
+                return None
+            if tokens[:2] == ["", "capabilities"]:
+                found.add(tokens[2])
+    return frozenset(found)
 
 
 def load_inputs(
@@ -148,6 +167,11 @@ def load_inputs(
     env_rel = fleet_dir.resolve(overlay_file, where)
     env_doc = fleet_dir.load(env_rel, where)
     environment = validate_model(Environment, env_doc.data, env_doc)
+    if keep is not None:  # entries the overlay patches are built whole (read again: rare)
+        touched = patched_entries(env_doc)
+        if touched is None or not touched <= keep.whole:
+            keep = None if touched is None else keep._replace(whole=keep.whole | touched)
+            doc = fleet_dir.load(manifest, Location(manifest), keep)
     if environment.metadata.name != env:
         diags.warn(
             env_doc.at(("metadata", "name")),

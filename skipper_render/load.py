@@ -29,6 +29,7 @@ from typing import Any, NamedTuple
 import yaml
 from yaml import events
 
+from skipper_render import skim
 from skipper_render.errors import Diagnostic, Lazy, LoadError, Location, Path, Where, shorten
 
 try:  # libyaml is an order of magnitude faster; the pure-Python parser is the fallback.
@@ -164,14 +165,15 @@ class FleetDir:
         return os.path.realpath(self.root)
 
     def real_path(self, rel: str) -> str:
-        """`realpath(root/rel)`, with each directory resolved once per FleetDir (a 1,000-spec
-        fleet would otherwise lstat every component of every path twice)."""
+        """`realpath(root/rel)` for a normalised `rel`, one `lstat` per new path component: a
+        directory's real path is its parent's plus its name unless it is a symlink (a 1,000-spec
+        fleet would otherwise lstat every component of every path, twice)."""
         parent, name = posixpath.split(rel)
+        if name in ("", "."):
+            return self.real_root if not parent else self.real_path(parent)
         base = self._real_dirs.get(parent)
         if base is None:
-            base = self._real_dirs[parent] = os.path.realpath(self.root / parent) if parent else self.real_root
-        if name in ("", "."):
-            return base
+            base = self._real_dirs[parent] = self.real_path(parent) if parent else self.real_root
         candidate = os.path.join(base, name)
         return os.path.realpath(candidate) if name == ".." or os.path.islink(candidate) else candidate
 
@@ -243,17 +245,43 @@ def decode(raw: bytes, file: str) -> str:
 def parse_yaml(raw: bytes, file: str, limits: Limits = Limits(), keep: Keep | None = None) -> Document:
     """Parse exactly one YAML document into plain data; never runs tags.
 
-    `keep(path)` false: the value at that mapping key is not built (its events are only counted
-    against the limits); a document whose skipped parts hold anchors is parsed whole instead."""
+    With `keep`, of the mapping at `keep.parent` only the entries `keep.whole` are built whole and
+    the others' `keep.fields`: first from the text `skim.fold` leaves (other entries' values folded
+    away before libyaml reads them), else by skipping their events (counted against the limits);
+    a document whose skipped parts hold anchors is parsed whole instead."""
     if len(raw) > limits.max_file_bytes:
         raise LoadError.at(Location(file), f"file is {len(raw)} bytes, over the {limits.max_file_bytes}-byte limit")
     text = decode(raw, file)
     if keep is not None:
+        folded = _parse_folded(text, file, limits, keep)
+        if folded is not None:
+            return folded
         try:
             return Document(file, _Builder(file, limits, keep=keep).run(text), text, limits)
         except _AnchorSkipped:
             pass
     return Document(file, _Builder(file, limits).run(text), text, limits)
+
+
+def _parse_folded(text: str, file: str, limits: Limits, keep: Keep) -> Document | None:
+    """The partial build of `text` made from its folded form, or None when `skim.fold` proves
+    nothing or libyaml does not find the keys where the folding expects them (see `skim`)."""
+    if len(keep.parent) != 2:
+        return None
+    top, key = str(keep.parent[0]), str(keep.parent[1])
+    folded = skim.fold(text, (top, key), keep.whole, keep.fields)
+    if folded is None:
+        return None
+    builder = _Builder(file, limits, keep=keep)
+    try:
+        data = builder.run(folded.text)
+    except (LoadError, _AnchorSkipped):  # the original's own error (if any) comes from its own parse
+        return None
+    if builder.heads != folded.heads:
+        return None
+    entries = data[top][key]
+    data[top][key] = {name: entries.get(name, {}) for name in folded.names}
+    return Document(file, data, folded.text, limits)
 
 
 def parse_yaml_stream(raw: bytes, file: str, limits: Limits = Limits()) -> list[Any]:
@@ -264,10 +292,10 @@ def parse_yaml_stream(raw: bytes, file: str, limits: Limits = Limits()) -> list[
 
 
 class Keep(NamedTuple):
-    """Build, of the mapping at `parent`, the entry `only` whole and of every other entry `fields`."""
+    """Build, of the mapping at `parent`, the entries `whole` whole and of every other entry `fields`."""
 
     parent: Path
-    only: str
+    whole: frozenset[str]
     fields: frozenset[str]
 
 
@@ -293,6 +321,7 @@ class _Builder:
         self.keep = keep
         self.record = positions
         self.positions: dict[Path, tuple[int, int]] = {}
+        self.heads: list[tuple[int, str]] = []  # (line, key text) of each key under keep.parent
         self.anchors: dict[str, _Anchor] = {}
         self.nodes = 0
         self.size = 0
@@ -445,9 +474,11 @@ class _Builder:
                 raise self.fail(key_event, sub, f"duplicate key {shorten(key)!r}")
             if self.record:
                 self.positions[sub] = (key_event.start_mark.line + 1, key_event.start_mark.column + 1)
-            if self.keep is not None and path == self.keep.parent and key != self.keep.only:
-                out[key] = self.partial(self.loader.get_event(), sub, depth + 1, self.keep.fields)
-                continue
+            if self.keep is not None and path == self.keep.parent:
+                self.heads.append((key_event.start_mark.line, key_event.value))
+                if key not in self.keep.whole:
+                    out[key] = self.partial(self.loader.get_event(), sub, depth + 1, self.keep.fields)
+                    continue
             out[key] = self.node(self.loader.get_event(), sub, depth + 1)
         for source_event, source in merged:  # YAML merge keys: explicit keys win, earlier merges win
             for item in source if isinstance(source, list) else [source]:
@@ -460,7 +491,10 @@ class _Builder:
     def entry(self, key_event: events.ScalarEvent, path: Path, depth: int, out: dict[str, Any], leaf_ok: bool) -> None:
         """One `key: value` of a mapping whose key is an untagged scalar (the hot path of every load)."""
         text = key_event.value
-        self.charge(key_event, path, 1, _SIZE + len(text))
+        self.nodes += 1  # `charge`, inlined on the two hot paths
+        self.size += _SIZE + len(text)
+        if self.nodes > self.limits.max_nodes or self.size > self.limits.max_bytes:
+            self.charge(key_event, path, 0, 0)
         if key_event.implicit[0]:
             try:
                 key = _plain_key(text)
@@ -476,9 +510,11 @@ class _Builder:
         if self.record and mark is not None:
             self.positions[sub] = (mark.line + 1, mark.column + 1)
         keep = self.keep
-        if keep is not None and path == keep.parent and key != keep.only:
-            out[key] = self.partial(self.loader.get_event(), sub, depth + 1, keep.fields)
-            return
+        if keep is not None and path == keep.parent:
+            self.heads.append((mark.line if mark is not None else -1, text))
+            if key not in keep.whole:
+                out[key] = self.partial(self.loader.get_event(), sub, depth + 1, keep.fields)
+                return
         value_event = self.loader.get_event()
         if type(value_event) is events.ScalarEvent and value_event.anchor is None and leaf_ok:
             out[key] = self.scalar(value_event, sub)
@@ -551,7 +587,10 @@ class _Builder:
 
     def scalar(self, event: events.ScalarEvent, path: Path) -> Any:
         text = event.value
-        self.charge(event, path, 1, _SIZE + len(text))
+        self.nodes += 1
+        self.size += _SIZE + len(text)
+        if self.nodes > self.limits.max_nodes or self.size > self.limits.max_bytes:
+            self.charge(event, path, 0, 0)
         if event.tag is not None:
             self.tagged(event, path)
             return text  # the non-specific tag `!`: a string

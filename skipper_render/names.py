@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import re
-from typing import Any, NamedTuple
+from typing import Any
 
 from skipper_render.model.common import dns_part
-from skipper_render.model.ikanos import Expose
+from skipper_render.model.ikanos import Port
 from skipper_render.resolve import ResolvedCapability, ResolvedFleet
 
 MANAGED_BY = "skipper-render"
@@ -118,23 +118,10 @@ def metadata(
     }
 
 
-class Port(NamedTuple):
-    name: str
-    number: int
-    expose: Expose
-
-
-def ports(cap: ResolvedCapability) -> list[Port]:
-    """One named port per non-stdio expose: `control`, else the type, then `{type}-2`, `{type}-3`."""
-    out: list[Port] = []
-    seen: dict[str, int] = {}
-    for expose in cap.spec.exposes:
-        if expose.port is None:
-            continue
-        seen[expose.type] = seen.get(expose.type, 0) + 1
-        count = seen[expose.type]
-        out.append(Port(expose.type if count == 1 else f"{expose.type}-{count}", expose.port, expose))
-    return out
+def ports(cap: ResolvedCapability) -> tuple[Port, ...]:
+    """One named port per non-stdio expose: `control`, else the type, then `{type}-2`, `{type}-3`
+    (`model.ikanos.port_names`, computed once when the spec is read)."""
+    return cap.spec.ports
 
 
 def served_ports(cap: ResolvedCapability) -> list[Port]:

@@ -89,16 +89,19 @@ def roster(entries: Mapping[str, Any], defaults: CapabilityFields | None) -> dic
     """Every capability entry of the effective spec, read leniently (the full render validates them)."""
     fallback_class = _pick("class_", defaults)
     fallback_state = _pick("state", defaults)
-    fallback_calls = _pick("calls", defaults) or []
+    fallback_calls = tuple(sorted({str(c) for c in _pick("calls", defaults) or []}))
     out = {}
     for name, entry in entries.items():
         raw = entry if isinstance(entry, dict) else {}
+        if not raw:  # most entries of a large fleet, as a one-capability render reads them
+            out[str(name)] = Member(str(name), fallback_class, fallback_state, fallback_calls)
+            continue
         klass, state, calls = raw.get("class"), raw.get("state"), raw.get("calls")
         out[str(name)] = Member(
             str(name),
             klass if isinstance(klass, str) else fallback_class,
             state if isinstance(state, str) else fallback_state,
-            tuple(sorted({str(c) for c in (calls if isinstance(calls, list) else fallback_calls)})),
+            tuple(sorted({str(c) for c in calls})) if isinstance(calls, list) else fallback_calls,
         )
     return out
 

@@ -94,25 +94,48 @@ class Explicit(dict[str, Any]):
 def _clean(value: Any, found: list[bool]) -> Any:
     """One walk: drop None, empty maps and empty lists from mappings; note any `${` in strings."""
     if isinstance(value, dict):
-        out: dict[str, Any] = {}
-        for key, item in value.items():
-            kind = type(item)
-            if kind is str:
-                if "${" in item:
-                    found[0] = True
-                out[key] = item
-            elif kind is dict or kind is list:
-                cleaned = _clean(item, found)
-                if cleaned:  # an empty map or list is dropped
-                    out[key] = cleaned
-            elif item is not None:  # numbers, booleans, Explicit (an empty map that means something)
-                out[key] = item
-        return out
+        return _clean_map(value, found)
     if isinstance(value, list):
-        return [_clean(item, found) for item in value]
+        return _clean_list(value, found)
     if isinstance(value, str) and "${" in value:
         found[0] = True
     return value
+
+
+def _clean_map(value: dict[str, Any], found: list[bool]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, item in value.items():
+        kind = type(item)
+        if kind is str:
+            if "${" in item:
+                found[0] = True
+            out[key] = item
+        elif kind is dict:
+            cleaned = _clean_map(item, found)
+            if cleaned:  # an empty map is dropped
+                out[key] = cleaned
+        elif kind is list:
+            if item:  # an empty list is dropped (a cleaned list keeps its length)
+                out[key] = _clean_list(item, found)
+        elif item is not None:  # numbers, booleans, Explicit (an empty map that means something)
+            out[key] = item
+    return out
+
+
+def _clean_list(items: list[Any], found: list[bool]) -> list[Any]:
+    """Items keep their places: only maps inside them are pruned."""
+    out: list[Any] = []
+    for item in items:
+        kind = type(item)
+        if kind is dict:
+            out.append(_clean_map(item, found))
+        elif kind is list:
+            out.append(_clean_list(item, found))
+        else:
+            if kind is str and "${" in item:
+                found[0] = True
+            out.append(item)
+    return out
 
 
 def prune(value: Any) -> Any:

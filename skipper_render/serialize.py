@@ -123,11 +123,17 @@ class Emitter:
         for key in sorted(data):
             value = data[key]
             k = cache.get(key) or self.text(key)
-            if type(value) is str:
+            kind = type(value)
+            if kind is str:
                 if "\n" not in value:
                     out.append(f"{lead}{k}: {cache.get(value) or self.text(value)}\n")
                 else:
                     out.append(f"{lead}{k}:{self.value_after_key(value, indent)}")
+            elif kind is dict and value:
+                out.append(f"{lead}{k}:\n")
+                self.mapping(value, indent + 2)
+            elif kind is int:
+                out.append(f"{lead}{k}: {value}\n")
             elif isinstance(value, dict):
                 if value:
                     out.append(f"{lead}{k}:\n")
@@ -149,8 +155,11 @@ class Emitter:
     def sequence(self, items: list[Any], indent: int) -> None:
         pad = " " * indent
         out = self.out
+        cache = self.plain_cache
         for item in items:
-            if isinstance(item, dict) and item:
+            if type(item) is str and "\n" not in item:
+                out.append(f"{pad}- {cache.get(item) or self.text(item)}\n")
+            elif isinstance(item, dict) and item:
                 self.mapping(item, indent + 2, first_prefix=f"{pad}- ")
             elif isinstance(item, list) and item:
                 out.append(f"{pad}-\n")

@@ -28,6 +28,7 @@ from skipper_render.model.ikanos import (
     ExposeType,
     Import,
     SpecFile,
+    port_names,
 )
 
 _LEGACY_TYPES: dict[str, ExposeType] = {"api": "rest"}
@@ -99,7 +100,7 @@ class SpecReader:
 
             for path, message in lint(doc, dialect, version):
                 self.lint(doc.at(path), message)
-        for path, field in literal_credentials(data):
+        for path, field in literal_credentials(data) if _may_hold_credentials(doc.text) else ():
             self.lint(doc.at(path), f"a literal credential in {field}: reference a bind instead ({{{{VARIABLE}}}})")
         capability = data.get("capability")
         if not isinstance(capability, dict):
@@ -146,6 +147,7 @@ class SpecReader:
             description=None if info.get("description") is None else str(info.get("description")),
             labels={str(k): str(v) for k, v in labels.items()},
             exposes=tuple(exposes),
+            ports=port_names(tuple(exposes)),
             consumes=tuple(consumes),
             binds=tuple(binds),
             imports=tuple(imports),
@@ -311,6 +313,12 @@ _VARIABLE = re.compile(r"[A-Z][A-Z0-9_]*")
 def _literal(value: Any) -> bool:
     """A fixed credential: not a `{{VARIABLE}}` reference, nor a legacy bare VARIABLE name."""
     return isinstance(value, str) and bool(value) and "{{" not in value and not _VARIABLE.fullmatch(value)
+
+
+def _may_hold_credentials(text: str) -> bool:
+    """Whether `literal_credentials` can find anything: its keys appear in the text as written
+    (a double-quoted key could spell them with escapes, so a backslash counts too)."""
+    return "authentication" in text or "inputParameters" in text or "\\" in text
 
 
 def literal_credentials(data: Any, path: Path = ()) -> list[tuple[Path, str]]:

@@ -16,6 +16,7 @@ from typing import Literal, NamedTuple
 
 from skipper_render import names
 from skipper_render.generators.base import Context
+from skipper_render.model.ikanos import Port
 from skipper_render.resolve import ResolvedCapability, ResolvedFleet
 
 PeerKind = Literal["capability", "mcp-gateway", "ingress", "anyone"]
@@ -34,7 +35,7 @@ class Peer(NamedTuple):
 
 class Grant(NamedTuple):
     peer: Peer
-    ports: tuple[names.Port, ...]
+    ports: tuple[Port, ...]
 
 
 class IngressSource(NamedTuple):

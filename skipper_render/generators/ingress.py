@@ -11,6 +11,7 @@ from skipper_render import names
 from skipper_render.generators.base import Context, Obj
 from skipper_render.generators.rollout import canary_service, routers
 from skipper_render.generators.routes import Rule, route
+from skipper_render.model.ikanos import Port
 from skipper_render.resolve import ResolvedCapability
 
 
@@ -19,8 +20,8 @@ def _static_prefix(path: str) -> str:
     return head if head.startswith("/") else "/" + head
 
 
-def public_paths(cap: ResolvedCapability, ctx: Context) -> list[tuple[str, names.Port]]:
-    claimed: dict[str, names.Port] = {}
+def public_paths(cap: ResolvedCapability, ctx: Context) -> list[tuple[str, Port]]:
+    claimed: dict[str, Port] = {}
     for port in names.ports(cap):
         expose = port.expose
         if expose.type == "control" or not cap.is_public(expose.namespace):

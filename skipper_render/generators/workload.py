@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from functools import lru_cache
+from types import MappingProxyType
 from typing import Any
 
 from skipper_render import names
@@ -30,17 +33,18 @@ _POD_SECURITY = {
 _CONTAINER_SECURITY = {**names.RESTRICTED_CONTAINER, "privileged": False}
 
 
-def resilience_env(resilience: Resilience | None) -> dict[str, str]:
+@lru_cache(maxsize=64)  # one class serves many capabilities; its settings are frozen (hashable)
+def resilience_env(resilience: Resilience | None) -> Mapping[str, str]:
     """`RESILIENCE4J_<MODULE>_CONFIGS_DEFAULT_<FIELD>`: Spring relaxed binding of the class defaults."""
     out: dict[str, str] = {}
     if resilience is None:
-        return out
+        return MappingProxyType(out)
     for module, prefix in _R4J_MODULES.items():
         block = getattr(resilience, module)  # a flat model: iterate its fields (no serializer to build)
         for field, value in block or ():
             if value is not None:
                 out[f"RESILIENCE4J_{prefix}_CONFIGS_DEFAULT_{field.upper()}"] = str(value)
-    return out
+    return MappingProxyType(out)
 
 
 def otel_env(cap: ResolvedCapability, ctx: Context) -> dict[str, str]:

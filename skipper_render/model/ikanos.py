@@ -78,6 +78,28 @@ class Import(NamedTuple):
     where: Where
 
 
+class Port(NamedTuple):
+    """A container port of the engine: named `control`, else after the expose type, then
+    `{type}-2`, `{type}-3` (every generator and check names ports through this)."""
+
+    name: str
+    number: int
+    expose: Expose
+
+
+def port_names(exposes: tuple[Expose, ...]) -> tuple[Port, ...]:
+    """One named port per non-stdio expose, in the spec's order."""
+    out: list[Port] = []
+    seen: dict[str, int] = {}
+    for expose in exposes:
+        if expose.port is None:
+            continue
+        seen[expose.type] = seen.get(expose.type, 0) + 1
+        count = seen[expose.type]
+        out.append(Port(expose.type if count == 1 else f"{expose.type}-{count}", expose.port, expose))
+    return tuple(out)
+
+
 class CapabilitySpec(NamedTuple):
     dialect: Dialect
     version: str
@@ -89,6 +111,7 @@ class CapabilitySpec(NamedTuple):
     binds: tuple[Bind, ...]
     imports: tuple[Import, ...]
     files: tuple[SpecFile, ...] = ()
+    ports: tuple[Port, ...] = ()  # port_names(exposes), named once per spec
 
     @property
     def main(self) -> SpecFile:

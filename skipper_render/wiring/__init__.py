@@ -54,6 +54,7 @@ class Checker:
         if refused:  # the render fails anyway; checking what is left would only add noise
             self.refused = True
             return objects
+        objects = index.Objects(objects)
         report = self._report(cap.where)
         pods = list(index.pods(objects))
         for pod in pods:

@@ -31,8 +31,23 @@ def pods(objects: Iterable[Obj]) -> Iterator[Pod]:
             yield Pod(owner, meta.get("labels", {}), meta.get("annotations", {}), template.get("spec", {}))
 
 
+class Objects(list[Obj]):
+    """The objects of one part of a render, indexed by kind on first lookup (each check asks
+    for a few kinds; a capability's checks ask ~25 times). Checks read it, never change it."""
+
+    by_kind: dict[str, list[Obj]] | None = None
+
+
 def of_kind(objects: Iterable[Obj], *kinds: str) -> list[Obj]:
-    return [o for o in objects if o["kind"] in kinds]
+    if not isinstance(objects, Objects):
+        return [o for o in objects if o["kind"] in kinds]
+    if objects.by_kind is None:
+        objects.by_kind = {}
+        for obj in objects:
+            objects.by_kind.setdefault(obj["kind"], []).append(obj)
+    if len(kinds) == 1:
+        return list(objects.by_kind.get(kinds[0], ()))
+    return [o for o in objects if o["kind"] in kinds]  # in render order across kinds
 
 
 def named(objects: Iterable[Obj], kind: str, group: str | None = None) -> dict[str, Obj]:

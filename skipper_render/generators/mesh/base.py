@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from skipper_render import names
+from skipper_render.model.ikanos import Port
 from skipper_render.model.klass import ClassSpec
 from skipper_render.resolve import ResolvedCapability
 
@@ -21,7 +21,7 @@ def retries(cap: ResolvedCapability) -> int:
     return max((retry.maxAttempts or 1) - 1, 0) if retry else 0
 
 
-def resilient(port: names.Port) -> bool:
+def resilient(port: Port) -> bool:
     """Whether a port's requests may be retried and time-bounded by the mesh. An MCP tool call is a
     POST with side effects (the engine's upstream operations may write) and may run long: never
     retried, never cut at the request timeout."""

@@ -1,0 +1,167 @@
+"""The manifest text a one-capability render parses: other entries folded away, line for line.
+
+A one-capability render needs, of every other capability entry, its name and what the roster
+reads (`class`, `state`, `calls`). libyaml spends the same per event whether the builder keeps a
+value or skips it, so on a 10,000-capability manifest the events of entries nobody reads cost
+more than the whole render of the one that is read. `fold` rewrites the text before libyaml sees
+it: each run of consecutive entries that provably hold nothing the roster reads becomes the run's
+first key with an empty mapping (`cap-0001: {}`) and blank lines, so every line and column of what
+remains is where the author wrote it. Anything it cannot prove stays as written.
+
+Why the folded parse equals the partial build of the original (`load._Builder.partial`):
+- A folded entry is *clean*: no line of it holds a quote, anchor, alias, tag, block-scalar
+  indicator, comment, reserved character or tab, and each line's brackets nest and close on that
+  line. So no multi-line construct (quoted or flow) starts, ends or passes through it, and a line
+  at the entries' indent starts a new key. Its value is a one-line flow mapping `name: {...}` or a
+  block mapping below `name:`, and none of its text names a roster field: its partial build is `{}`.
+- libyaml must find under the parent mapping of the folded text exactly the keys `fold` expects,
+  each on its line: every run head and every entry left as written (`Folded.heads`). If the region
+  was mistaken (a `capabilities:` line inside a block scalar, an entry swallowed by a quote that a
+  kept entry opens), those keys are not where they are expected, and `load` parses the original.
+- Line breaks other than `\\n` (`\\r`, NEL, LS, PS) and names that are not DNS labels send the whole
+  text to the ordinary parse.
+What a folded entry is never checked for is its own YAML validity: a syntax error inside another
+capability's entry is reported by the renders that read it (the whole fleet's, `validate`).
+"""
+
+from __future__ import annotations
+
+import re
+from itertools import pairwise
+from typing import NamedTuple
+
+_BREAKS = ("\r", "\x85", "\u2028", "\u2029")
+# Bytes that can start or end a construct spanning lines, or make a line more than plain text.
+_STRUCTURAL = b"[]{}\"'&*!|>%@`#\t\n"
+_DELETE = bytes(b for b in range(256) if b not in _STRUCTURAL)
+_HEAD = re.compile(r"([a-z][a-z0-9-]{0,62}) *:(?: +(\S.*)| *)$")  # an entry's key line, after its indent
+_CHILD_KEY = re.compile(r" +[A-Za-z0-9_][A-Za-z0-9_.-]* *:(?: |$)")  # a block mapping's first key line
+
+
+class Folded(NamedTuple):
+    text: str  # the folded text: as many lines as the original, folded runs blank
+    heads: list[tuple[int, str]]  # (0-based line, name) of every key libyaml must find under the parent
+    names: list[str]  # every entry's name, in order (folded ones come back as `{}`)
+
+
+def fold(text: str, parent: tuple[str, str], whole: frozenset[str], fields: frozenset[str]) -> Folded | None:
+    """`text` with the entries of the block mapping at `parent` (a top-level key's child) folded,
+    except those in `whole` and those whose text names one of `fields`; None: nothing provable."""
+    if any(mark in text for mark in _BREAKS):
+        return None
+    region = _region(text, *parent)
+    if region is None:
+        return None
+    start, end, indent = region
+    lines = text[start:end].split("\n")
+    first = next((line for line in lines if line.strip() and not line.lstrip().startswith("#")), None)
+    if first is None:
+        return None
+    pad = " " * (len(first) - len(first.lstrip(" ")))
+    if len(pad) <= indent or _stray_line(text[start:end], indent, len(pad)):
+        return None
+    width = len(pad)
+    heads = [i for i, line in enumerate(lines) if line.startswith(pad) and line[width : width + 1] not in "# "]
+    heads.append(len(lines))
+    keep = set(_dirty_lines(text[start:end])) | _lines_naming(text[start:end], fields)
+    base = text.count("\n", 0, start)
+    out = list(lines)
+    expected: list[tuple[int, str]] = []
+    names: list[str] = []
+    in_run = False
+    match_head = _HEAD.match
+    for head, stop in pairwise(heads):
+        match = match_head(lines[head], width)
+        if match is None:
+            return None
+        name, value = match.groups()
+        names.append(name)
+        if stop == head + 1:  # the common one-line entry, `name: {...}`
+            foldable = head not in keep and value is not None and value[:1] == "{" and value[-1:] == "}"
+        else:
+            foldable = _foldable_block(lines, head, stop, value, keep)
+        if not foldable or name in whole:
+            expected.append((base + head, name))
+            in_run = False
+            continue
+        if in_run:
+            out[head] = ""
+        else:  # a run starts: its first key stays, with an empty mapping
+            expected.append((base + head, name))
+            out[head] = f"{pad}{name}: {{}}"
+            in_run = True
+        if stop > head + 1:
+            out[head + 1 : stop] = [""] * (stop - head - 1)
+    if len(set(names)) != len(names):  # a duplicate key: the ordinary parse reports it
+        return None
+    return Folded(text[:start] + "\n".join(out) + text[end:], expected, names)
+
+
+def _region(text: str, top: str, key: str) -> tuple[int, int, int] | None:
+    """(start, end, indent of `key`) of the lines below `top:` / `key:`, both with no value on their line.
+
+    Every pattern starts at a line break (the text is searched from "\n" + text's first line on):
+    the regex engine then jumps from break to break instead of trying every character."""
+    text = "\n" + text  # offsets below are one past the original's
+    found = re.search(rf"\n{re.escape(top)} *:[ ]*(?:#[^\n]*)?(?=\n)", text)
+    child = _line_at(text, found.end(), r"( +)") if found else None
+    if found is None or child is None:
+        return None
+    indent = len(child.group(1))
+    line = re.compile(rf"\n {{{indent}}}{re.escape(key)} *:[ ]*(?:#[^\n]*)?\n").search(text, found.end())
+    top_end = _line_at(text, found.end(), "")
+    if line is None or (top_end is not None and top_end.start() < line.start()):  # `key:` is another's
+        return None
+    after = _line_at(text, line.end() - 1, rf" {{0,{indent}}}")
+    return line.end() - 1, after.start() if after else len(text) - 1, indent
+
+
+def _line_at(text: str, pos: int, indent: str) -> re.Match[str] | None:
+    """The first content line (not blank, not a comment) after `pos` whose indent matches `indent`."""
+    return re.compile(rf"\n{indent}[^ \n#]").search(text, pos)
+
+
+def _stray_line(region: str, outer: int, inner: int) -> bool:
+    """A content line indented between the parent key and its entries: not a shape `fold` reads."""
+    return inner - outer > 1 and _line_at("\n" + region, 0, rf" {{{outer + 1},{inner - 1}}}") is not None
+
+
+def _dirty_lines(region: str) -> list[int]:
+    """Indexes of the lines that are not clean: a structural character other than brackets that
+    nest and close on the line. All lines at once: keep only those bytes, drop matched pairs."""
+    marks = region.encode().translate(None, _DELETE)
+    while True:
+        shorter = marks.replace(b"{}", b"").replace(b"[]", b"")
+        if shorter == marks:
+            break
+        marks = shorter
+    if not marks.strip(b"\n"):
+        return []
+    return [index for index, left in enumerate(marks.split(b"\n")) if left]
+
+
+def _lines_naming(region: str, words: frozenset[str]) -> set[int]:
+    """Indexes of the lines of `region` on which one of `words` occurs."""
+    found = []
+    for word in words:
+        at = region.find(word)
+        while at >= 0:
+            found.append(at)
+            at = region.find(word, at + 1)
+    out, line, last = set(), 0, 0
+    for at in sorted(found):
+        line += region.count("\n", last, at)
+        last = at
+        out.add(line)
+    return out
+
+
+def _foldable_block(lines: list[str], head: int, stop: int, value: str | None, keep: set[int]) -> bool:
+    """The entry at lines[head:stop] (more than one line) is clean, names no roster field and maps:
+    a block mapping below its key, or `{...}` followed by blank lines only."""
+    if not keep.isdisjoint(range(head, stop)):
+        return False
+    body = [line for line in lines[head + 1 : stop] if line.strip()]
+    if value is not None:
+        return not body and value[:1] == "{" and value[-1:] == "}"
+    return bool(body) and _CHILD_KEY.match(body[0]) is not None
