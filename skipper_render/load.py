@@ -227,7 +227,8 @@ def read_regular(path: FsPath, shown: str, where: Where, limit: int) -> bytes:
 
 def package_documents(folder: str) -> dict[str, Document]:
     """The YAML files shipped in `skipper_render/data/<folder>/` (package data, not user input)."""
-    root = resources.files("skipper_render") / "data" / folder
+    here = FsPath(__file__).parent / "data" / folder  # installed as files: the usual case, no zip reader
+    root = here if here.is_dir() else resources.files("skipper_render") / "data" / folder
     return {
         entry.name.removesuffix(".yaml"): parse_yaml(entry.read_bytes(), f"<builtin>/{folder}/{entry.name}")
         for entry in sorted(root.iterdir(), key=lambda e: e.name)

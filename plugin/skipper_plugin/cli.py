@@ -9,12 +9,9 @@ import sys
 from pathlib import Path
 from typing import NoReturn
 
-# Set before pydantic is first imported (see skipper_render.cli).
-os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
-
 import click
 
-from skipper_render import RenderRequest, SkipperError, fastexit, render_request
+from skipper_render import RenderRequest, SkipperError, fastexit, render_request, startup
 from skipper_render.cli import main
 from skipper_render.cli.base import PATH_ARG, fail, render_or_fail, target_of, warn
 
@@ -136,4 +133,5 @@ def flux_cmd(
 
 def run() -> NoReturn:
     """The `skipper` executable: every command, then a fast exit (see `skipper_render.fastexit`)."""
+    startup.no_pydantic_plugins()
     fastexit.run(main)

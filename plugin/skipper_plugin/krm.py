@@ -19,14 +19,13 @@ directory, and may not leave it (kustomize's own load restrictor rule).
 
 from __future__ import annotations
 
-import os
 import posixpath
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn
 
-from skipper_render import RenderRequest, fastexit, render_request
+from skipper_render import RenderRequest, fastexit, render_request, startup
 from skipper_render.errors import Diagnostic, Location, SkipperError, ValidationError, shorten
 from skipper_render.load import Limits, parse_yaml, parse_yaml_stream, read_regular
 from skipper_render.serialize import to_yaml, to_yaml_document
@@ -180,7 +179,6 @@ def _fail(diagnostics: tuple[Diagnostic, ...] | list[Diagnostic]) -> None:
 
 def main() -> None:
     """Console script `skipper-krm [CONFIG_FILE]`."""
-    os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
     args = sys.argv[1:]
     if args and args[0] in ("-h", "--help"):
         sys.stdout.write(HELP)
@@ -206,4 +204,5 @@ def main() -> None:
 
 def run() -> NoReturn:
     """The `skipper-krm` executable: `main`, then a fast exit (kustomize starts it on every build)."""
+    startup.no_pydantic_plugins()
     fastexit.run(main)
