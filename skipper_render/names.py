@@ -110,12 +110,10 @@ def fleet_meta(fleet: ResolvedFleet, name: str, component: str, labels: dict[str
 def metadata(
     name: str, cap: ResolvedCapability, fleet: ResolvedFleet, annotations: dict[str, str] | None = None
 ) -> dict[str, Any]:
-    return {
-        "name": name,
-        "namespace": cap.namespace,
-        "labels": labels(cap, fleet),
-        "annotations": annotations,
-    }
+    out = {"name": name, "namespace": cap.namespace, "labels": labels(cap, fleet)}
+    if annotations:  # an absent map is pruned anyway; not writing it leaves most objects unchanged
+        out["annotations"] = annotations
+    return out
 
 
 def ports(cap: ResolvedCapability) -> tuple[Port, ...]:
