@@ -55,6 +55,24 @@ def _plain_key(text: str) -> str:
     return text
 
 
+def plain_value(text: str) -> Any:
+    """A plain (unquoted) scalar's value: YAML 1.1's null, bool, int and float; timestamps and other
+    implicit types stay the text the author wrote. ValueError: looks like a number, is none (`0x_`,
+    an integer of more than 4,300 digits)."""
+    tag = _scalar_tag(text, True)
+    if tag == _STR:
+        return text
+    if tag == _NULL:
+        return None
+    if tag == _BOOL:
+        return _SCALAR_RULES.construct_yaml_bool(yaml.ScalarNode(tag, text))
+    if tag == _INT:
+        return _SCALAR_RULES.construct_yaml_int(yaml.ScalarNode(tag, text))
+    if tag == _FLOAT:
+        return _SCALAR_RULES.construct_yaml_float(yaml.ScalarNode(tag, text))
+    return text
+
+
 _STR = "tag:yaml.org,2002:str"
 _INT = "tag:yaml.org,2002:int"
 _FLOAT = "tag:yaml.org,2002:float"
@@ -280,8 +298,15 @@ def _parse_folded(text: str, file: str, limits: Limits, keep: Keep) -> Document 
         return None
     if builder.heads != folded.heads:
         return None
+    try:  # the roster fields read from folded entries, as the builder would make them
+        read = {
+            name: {f: [plain_value(i) for i in v] if isinstance(v, list) else plain_value(v) for f, v in fs.items()}
+            for name, fs in folded.read.items()
+        }
+    except ValueError:  # `class: 0x_`: the original's parse says where
+        return None
     entries = data[top][key]
-    data[top][key] = {name: entries.get(name, {}) for name in folded.names}
+    data[top][key] = {name: read[name] if name in read else entries.get(name, {}) for name in folded.names}
     return Document(file, data, folded.text, limits)
 
 
@@ -597,20 +622,9 @@ class _Builder:
             return text  # the non-specific tag `!`: a string
         if not event.implicit[0]:  # quoted or block scalar: a string
             return text
-        tag = _scalar_tag(text, True)
         try:
-            if tag == _STR:
-                return text
-            if tag == _NULL:
-                return None
-            if tag == _BOOL:
-                return _SCALAR_RULES.construct_yaml_bool(yaml.ScalarNode(tag, text))
-            if tag == _INT:
-                return _SCALAR_RULES.construct_yaml_int(yaml.ScalarNode(tag, text))
-            if tag == _FLOAT:
-                return _SCALAR_RULES.construct_yaml_float(yaml.ScalarNode(tag, text))
-        except ValueError:  # `0x_`, an integer of more than 4,300 digits: looks like a number, is none
+            return plain_value(text)
+        except ValueError:
             raise self.fail(
                 event, path, f"{shorten(text, 40)!r} is not a valid number; quote it if it is text"
             ) from None
-        return text  # timestamps and other implicit types stay the text the author wrote

@@ -36,17 +36,25 @@ _STRUCTURAL = b"[]{}\"'&*!|>%@`#\t\n"
 _DELETE = bytes(b for b in range(256) if b not in _STRUCTURAL)
 _HEAD = re.compile(r"([a-z][a-z0-9-]{0,62}) *:(?: +(\S.*)| *)$")  # an entry's key line, after its indent
 _CHILD_KEY = re.compile(r" +[A-Za-z0-9_][A-Za-z0-9_.-]* *:(?: |$)")  # a block mapping's first key line
+_CHILD = re.compile(r"([A-Za-z0-9_][A-Za-z0-9_.-]*) *:(?: +(\S.*)| *)$")  # `key:` / `key: value`, after the indent
+# A plain scalar read without libyaml: no indicator, no `: `, no flow character, no comment.
+_PLAIN = re.compile(r"[A-Za-z0-9_./~()$^=+-](?:[A-Za-z0-9_./~()$^=+ -]*[A-Za-z0-9_./~()$^=+-])?")
+
+
+Read = dict[str, str | list[str]]  # a folded entry's roster fields, as the plain texts written
 
 
 class Folded(NamedTuple):
     text: str  # the folded text: as many lines as the original, folded runs blank
     heads: list[tuple[int, str]]  # (0-based line, name) of every key libyaml must find under the parent
-    names: list[str]  # every entry's name, in order (folded ones come back as `{}`)
+    names: list[str]  # every entry's name, in order (folded ones come back as `{}` or their `read`)
+    read: dict[str, Read]  # folded entries that set roster fields: those fields' plain texts
 
 
 def fold(text: str, parent: tuple[str, str], whole: frozenset[str], fields: frozenset[str]) -> Folded | None:
     """`text` with the entries of the block mapping at `parent` (a top-level key's child) folded,
-    except those in `whole` and those whose text names one of `fields`; None: nothing provable."""
+    except those in `whole`; an entry that sets one of `fields` is folded when they are plain
+    scalars or lists of them (`Folded.read` has their texts). None: nothing provable."""
     if any(mark in text for mark in _BREAKS):
         return None
     region = _region(text, *parent)
@@ -63,11 +71,13 @@ def fold(text: str, parent: tuple[str, str], whole: frozenset[str], fields: froz
     width = len(pad)
     heads = [i for i, line in enumerate(lines) if line.startswith(pad) and line[width : width + 1] not in "# "]
     heads.append(len(lines))
-    keep = set(_dirty_lines(text[start:end])) | _lines_naming(text[start:end], fields)
+    dirty = set(_dirty_lines(text[start:end]))
+    naming = _lines_naming(text[start:end], fields)
     base = text.count("\n", 0, start)
     out = list(lines)
     expected: list[tuple[int, str]] = []
     names: list[str] = []
+    read: dict[str, Read] = {}
     in_run = False
     match_head = _HEAD.match
     for head, stop in pairwise(heads):
@@ -77,13 +87,18 @@ def fold(text: str, parent: tuple[str, str], whole: frozenset[str], fields: froz
         name, value = match.groups()
         names.append(name)
         if stop == head + 1:  # the common one-line entry, `name: {...}`
-            foldable = head not in keep and value is not None and value[:1] == "{" and value[-1:] == "}"
+            if head in dirty or value is None or value[:1] != "{" or value[-1:] != "}":
+                found = None
+            else:
+                found = {} if head not in naming else _flow_entry(value, fields, True)
         else:
-            foldable = _foldable_block(lines, head, stop, value, keep)
-        if not foldable or name in whole:
+            found = _block_entry(lines, head, stop, value, fields, dirty, naming)
+        if found is None or name in whole:
             expected.append((base + head, name))
             in_run = False
             continue
+        if found:
+            read[name] = found
         if in_run:
             out[head] = ""
         else:  # a run starts: its first key stays, with an empty mapping
@@ -94,7 +109,7 @@ def fold(text: str, parent: tuple[str, str], whole: frozenset[str], fields: froz
             out[head + 1 : stop] = [""] * (stop - head - 1)
     if len(set(names)) != len(names):  # a duplicate key: the ordinary parse reports it
         return None
-    return Folded(text[:start] + "\n".join(out) + text[end:], expected, names)
+    return Folded(text[:start] + "\n".join(out) + text[end:], expected, names, read)
 
 
 def _region(text: str, top: str, key: str) -> tuple[int, int, int] | None:
@@ -156,12 +171,126 @@ def _lines_naming(region: str, words: frozenset[str]) -> set[int]:
     return out
 
 
-def _foldable_block(lines: list[str], head: int, stop: int, value: str | None, keep: set[int]) -> bool:
-    """The entry at lines[head:stop] (more than one line) is clean, names no roster field and maps:
-    a block mapping below its key, or `{...}` followed by blank lines only."""
-    if not keep.isdisjoint(range(head, stop)):
-        return False
-    body = [line for line in lines[head + 1 : stop] if line.strip()]
+def _flow_entry(value: str | None, fields: frozenset[str], named: bool) -> Read | None:
+    """What the roster reads of a clean `{...}` value (its top-level `field: plain` items); None:
+    not a flow mapping, or a roster field in a shape not read here."""
+    if value is None or value[:1] != "{" or value[-1:] != "}":
+        return None
+    if not named:
+        return {}
+    out: Read = {}
+    for item in _split_flow(value[1:-1]):
+        key, colon, rest = item.strip().partition(":")
+        key = key.strip()
+        if key not in fields:
+            continue
+        found = _plain_or_list(rest.strip(), key == "calls") if colon and rest[:1] == " " else None
+        if found is None or key in out:
+            return None  # `{class}`, `{class:x}`, a duplicate: what libyaml makes of it decides
+        out[key] = found
+    return out
+
+
+def _split_flow(inner: str) -> list[str]:
+    """The top-level items of a flow collection's inside (brackets nest on a clean line)."""
+    items, depth, begin = [], 0, 0
+    for index, char in enumerate(inner):
+        if char in "[{":
+            depth += 1
+        elif char in "]}":
+            depth -= 1
+        elif char == "," and depth == 0:
+            items.append(inner[begin:index])
+            begin = index + 1
+    items.append(inner[begin:])
+    return [item for item in items if item.strip()]
+
+
+def _block_entry(
+    lines: list[str], head: int, stop: int, value: str | None, fields: frozenset[str], dirty: set[int], naming: set[int]
+) -> Read | None:
+    """An entry over several lines: clean, and a block mapping below its key (its roster fields
+    read by `_block_fields`) or `{...}` followed by blank lines. None: parse it as written."""
+    span = range(head, stop)
+    if dirty and not dirty.isdisjoint(span):
+        return None
+    first = next((index for index in range(head + 1, stop) if lines[index].strip()), None)
+    named = sorted(naming.intersection(span)) if naming else []
     if value is not None:
-        return not body and value[:1] == "{" and value[-1:] == "}"
-    return bool(body) and _CHILD_KEY.match(body[0]) is not None
+        return None if first is not None else _flow_entry(value, fields, bool(named))
+    if first is None or _CHILD_KEY.match(lines[first]) is None:
+        return None
+    return _block_fields(lines, first, stop, named, fields) if named else {}
+
+
+def _block_fields(lines: list[str], first: int, stop: int, named: list[int], fields: frozenset[str]) -> Read | None:
+    """The roster fields among the keys of the clean block mapping at lines[first:stop] (`named`:
+    the lines that name a field): `field: plain`, `calls: [plain, ...]`, or `calls:` over
+    `- plain` items at one indent. None: a roster field in any other shape.
+
+    A field name on another line is inside some other key's value (`exposes: {api: {state: x}}`,
+    a list item): the partial build does not read those either."""
+    indent = _indent(lines[first])
+    out: Read = {}
+    for index in named:
+        line = lines[index]
+        if _indent(line) != indent or line[indent : indent + 1] == "-":
+            continue
+        match = _CHILD.match(line, indent)
+        if match is None:
+            return None
+        key, value = match.groups()
+        if key not in fields:
+            continue
+        if key in out:
+            return None  # a duplicate: the partial parse reports it
+        below = _value_lines(lines, index + 1, stop, indent)
+        if value is not None:
+            found = _plain_or_list(value.rstrip(" "), key == "calls") if not below else None
+        else:
+            found = _block_list(below) if key == "calls" else None
+        if found is None:
+            return None
+        out[key] = found
+    return out
+
+
+def _value_lines(lines: list[str], begin: int, stop: int, indent: int) -> list[str]:
+    """The lines of a key's value below it: deeper ones, and `- ` items at the key's indent."""
+    out = []
+    for line in lines[begin:stop]:
+        if not line.strip():
+            continue
+        depth = _indent(line)
+        if depth < indent or (depth == indent and line[indent : indent + 2] != "- "):
+            break
+        out.append(line)
+    return out
+
+
+def _block_list(below: list[str]) -> list[str] | None:
+    """`- plain` items, one per line, at one indent; None for anything else (`calls:` alone is null)."""
+    if not below:
+        return None
+    indent = _indent(below[0])
+    items = []
+    for line in below:
+        text = line[indent:]
+        if _indent(line) != indent or text[:2] != "- " or not _PLAIN.fullmatch(text[2:].strip()):
+            return None
+        items.append(text[2:].strip())
+    return items
+
+
+def _indent(line: str) -> int:
+    return len(line) - len(line.lstrip(" "))
+
+
+def _plain_or_list(text: str, listed: bool) -> str | list[str] | None:
+    """A plain scalar's text, or with `listed` a flow list of them (`[a, b]`); None otherwise."""
+    if listed and text[:1] == "[" and text[-1:] == "]":
+        items = [item.strip() for item in text[1:-1].split(",")]
+        if items == [""]:
+            return []
+        return items if all(_PLAIN.fullmatch(item) for item in items) else None
+    return text if _PLAIN.fullmatch(text) else None

@@ -37,22 +37,25 @@ def unfolded(text: str, kept: Keep) -> Document:
         return parse_yaml(text.encode(), "m", keep=kept)
 
 
-def test_runs_of_entries_nobody_reads_fold_to_their_first_key_line_for_line() -> None:
+def test_runs_of_entries_fold_to_their_first_key_line_for_line() -> None:
     text = HEADER + textwrap.indent(
         textwrap.dedent(
             """\
               a: {spec: a.yml, env: {X: y}}
-              b: {spec: b.yml}
+              b: {spec: b.yml, class: gold}
               c:
                 spec: c.yml
                 exposes:
-                  api: {public: true}
-              d: {spec: d.yml, class: gold}
+                  api: {public: true, state: x}
+                calls:
+                - a
+                - b
+              d: {spec: d.yml, class: "gold"}
               e: {spec: e.yml}
               f:
                 spec: f.yml
-                calls:
-                - a
+                calls: [a, 7]
+                state: suspended
             environments: {prod: envs/prod.yaml}
             """
         ),
@@ -62,21 +65,26 @@ def test_runs_of_entries_nobody_reads_fold_to_their_first_key_line_for_line() ->
     assert folded is not None
     assert folded.text.count("\n") == text.count("\n")
     lines = folded.text.splitlines()
-    assert lines[6:12] == ["    a: {}", "", "", "", "", ""]  # a, b and c: one run
-    assert lines[12] == "    d: {spec: d.yml, class: gold}"  # names a roster field: as written
-    assert lines[13] == "    e: {spec: e.yml}"  # built whole
-    assert lines[14:18] == text.splitlines()[14:18]  # f's calls are read: as written
+    assert lines[6:15] == ["    a: {}"] + [""] * 8  # a, b and c: one run
+    assert lines[15] == '    d: {spec: d.yml, class: "gold"}'  # a quote: as written
+    assert lines[16] == "    e: {spec: e.yml}"  # built whole
+    assert lines[17:21] == ["    f: {}", "", "", ""]
     assert folded.names == ["a", "b", "c", "d", "e", "f"]
     assert [name for _, name in folded.heads] == ["a", "d", "e", "f"]
+    assert folded.read == {
+        "b": {"class": "gold"},
+        "c": {"calls": ["a", "b"]},
+        "f": {"calls": ["a", "7"], "state": "suspended"},
+    }
     doc = parse_yaml(text.encode(), "m", keep=keep("e"))
     assert doc.data == unfolded(text, keep("e")).data
     assert doc.data["spec"]["capabilities"] == {
         "a": {},
-        "b": {},
-        "c": {},
+        "b": {"class": "gold"},
+        "c": {"calls": ["a", "b"]},  # not exposes.api.state: only the entry's own keys
         "d": {"class": "gold"},
         "e": {"spec": "e.yml"},
-        "f": {"calls": ["a"]},
+        "f": {"calls": ["a", 7], "state": "suspended"},  # 7 is a number, as libyaml reads it
     }
 
 
@@ -140,6 +148,23 @@ ENTRIES = st.sampled_from(
         "    {n}: {{a: [1, {{b: c}}], d: e}}\n",
         "    {n}: x[0] {{y}}\n",
         "\n",
+        # roster fields in every shape `skim` reads, and in shapes it leaves to libyaml
+        "    {n}:\n      class: 123\n      state: null\n",
+        "    {n}:\n      class: yes\n      state: a b\n",
+        "    {n}:\n      calls:\n    z{n}: {{spec: q}}\n",
+        "    {n}:\n      calls:\n        - a\n        - only\n",
+        "    {n}:\n      calls:\n      - a\n        - b\n",
+        "    {n}:\n      calls: []\n      spec: x\n",
+        "    {n}:\n      class: dev\n      class: gold\n",
+        "    {n}:\n      class:\n        gold\n",
+        "    {n}:\n      subclass: x\n      classy: y\n      exposes:\n        api: {{state: z}}\n",
+        "    {n}:\n      calls: [a,\n        b]\n",
+        "    {n}:\n      calls:\n      - [a]\n",
+        "    {n}: {{class: gold, calls: []}}\n",
+        "    {n}: {{class}}\n",
+        "    {n}: {{class:x, spec: y}}\n",
+        "    {n}: {{calls: [only, {{a: b}}]}}\n",
+        "    {n}: {{spec: s, exposes: {{api: {{class: x}}}}}}\n",
     ]
 )
 
