@@ -27,7 +27,9 @@ ENVS = {
 }
 
 
-def generate(root: Path, n: int) -> Path:
+def generate(root: Path, n: int, block: bool = False) -> Path:
+    """With `block`, entries are block mappings that set what the roster reads (a class on each,
+    `calls` on every fourth), the shape hand-written fleets have; otherwise one flow line each."""
     if root.exists():
         shutil.rmtree(root)
     (root / "environments").mkdir(parents=True)
@@ -47,8 +49,13 @@ def generate(root: Path, n: int) -> Path:
         target = root / "capabilities" / name / source.name
         target.parent.mkdir(parents=True)
         shutil.copyfile(source, target)
-        entry = f"    {name}: {{spec: capabilities/{name}/{source.name}"
         public = PUBLIC[i % 3] if i % 3 == 0 else None
+        if block:
+            lines += [f"    {name}:", f"      spec: capabilities/{name}/{source.name}", "      class: premium"]
+            lines += [f"      calls: [cap-{i - 1:04d}]"] if i % 4 == 3 else []
+            lines += ["      exposes:", f"        {public}: {{public: true}}"] if public else []
+            continue
+        entry = f"    {name}: {{spec: capabilities/{name}/{source.name}"
         if public:
             entry += f", exposes: {{{public}: {{public: true}}}}"
         lines.append(entry + "}")

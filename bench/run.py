@@ -16,6 +16,7 @@ import sys
 import tarfile
 import time
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -170,6 +171,35 @@ def profile_top(fleet: Path, count: int = 12) -> list[str]:
     return ["    " + line.replace(root, "") for line in lines[:count]]
 
 
+Group = Callable[..., list[dict[str, float]]]
+
+
+def one_capability_rows(group: Group, skipper: list[str], fleets: dict[int, Path], largest: int) -> None:
+    """`--capability` from fleets of every size, from block-style fleets, and the Argo CD call."""
+    capability = [*skipper, "render", "{fleet}", "--env", "prod", "--capability", "cap-0001"]
+
+    def rows(label: str, of: dict[int, Path]) -> list[tuple[str, object, str, list[str]]]:
+        return [
+            (label.format(n=n), 1, "prod", [str(fleet) if a == "{fleet}" else a for a in capability])
+            for n, fleet in sorted(of.items())
+        ]
+
+    group(rows("skipper --capability (of {n})", fleets), 15)
+    # the same from fleets whose entries are block mappings that set a class (and some calls)
+    blocks = {n: gen.generate(OUT / f"fleet-{n}-block", n, block=True) for n in (10, largest)}
+    group(rows("skipper --capability (of {n}, block entries with class)", blocks), 15)
+    # what Argo CD runs per Application: the CMP generate step of one capability, cwd = the app path
+    plugin = {"ARGOCD_ENV_SKIPPER_ENV": "prod", "ARGOCD_ENV_SKIPPER_CAPABILITY": "cap-0001"}
+    group(
+        [
+            (f"skipper argocd generate, one capability (of {n})", 1, "prod", [*skipper, "argocd", "generate"])
+            for n in fleets
+        ],
+        15,
+        envs=[(plugin, fleets[n]) for n in fleets],
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 5000, 10000])
@@ -214,24 +244,7 @@ def main() -> None:
         ],
         15,
     )
-    capability = [*skipper, "render", "{fleet}", "--env", "prod", "--capability", "cap-0001"]
-    group(
-        [
-            (f"skipper --capability (of {n})", 1, "prod", [str(fleet) if a == "{fleet}" else a for a in capability])
-            for n, fleet in sorted(fleets.items())
-        ],
-        15,
-    )
-    # what Argo CD runs per Application: the CMP generate step of one capability, cwd = the app path
-    plugin = {"ARGOCD_ENV_SKIPPER_ENV": "prod", "ARGOCD_ENV_SKIPPER_CAPABILITY": "cap-0001"}
-    group(
-        [
-            (f"skipper argocd generate, one capability (of {n})", 1, "prod", [*skipper, "argocd", "generate"])
-            for n in fleets
-        ],
-        15,
-        envs=[(plugin, fleets[n]) for n in fleets],
-    )
+    one_capability_rows(group, skipper, fleets, max(args.sizes))
     # every environment at once (each spec read once) against one call per environment
     fleet, where = fleets[min(args.sizes)], scratch()
     shutil.rmtree(where, ignore_errors=True)

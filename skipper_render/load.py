@@ -298,9 +298,16 @@ def _parse_folded(text: str, file: str, limits: Limits, keep: Keep) -> Document 
         return None
     if builder.heads != folded.heads:
         return None
+    values: dict[str, Any] = {}  # text -> value: a fleet writes the same few classes and states
+
+    def value(text: str) -> Any:
+        if text not in values:
+            values[text] = plain_value(text)
+        return values[text]
+
     try:  # the roster fields read from folded entries, as the builder would make them
         read = {
-            name: {f: [plain_value(i) for i in v] if isinstance(v, list) else plain_value(v) for f, v in fs.items()}
+            name: {f: [value(i) for i in v] if isinstance(v, list) else value(v) for f, v in fs.items()}
             for name, fs in folded.read.items()
         }
     except ValueError:  # `class: 0x_`: the original's parse says where

@@ -214,11 +214,13 @@ def _block_entry(
     span = range(head, stop)
     if dirty and not dirty.isdisjoint(span):
         return None
-    first = next((index for index in range(head + 1, stop) if lines[index].strip()), None)
+    first = head + 1  # the first line below the key that is not blank (`stop`: none)
+    while first < stop and not lines[first].strip():
+        first += 1
     named = sorted(naming.intersection(span)) if naming else []
     if value is not None:
-        return None if first is not None else _flow_entry(value, fields, bool(named))
-    if first is None or _CHILD_KEY.match(lines[first]) is None:
+        return None if first < stop else _flow_entry(value, fields, bool(named))
+    if first == stop or _CHILD_KEY.match(lines[first]) is None:
         return None
     return _block_fields(lines, first, stop, named, fields) if named else {}
 
@@ -230,12 +232,13 @@ def _block_fields(lines: list[str], first: int, stop: int, named: list[int], fie
 
     A field name on another line is inside some other key's value (`exposes: {api: {state: x}}`,
     a list item): the partial build does not read those either."""
-    indent = _indent(lines[first])
+    line = lines[first]
+    indent = len(line) - len(line.lstrip(" "))
     out: Read = {}
     for index in named:
         line = lines[index]
-        if _indent(line) != indent or line[indent : indent + 1] == "-":
-            continue
+        if line[indent : indent + 1] in (" ", "-", "") or line[:indent].strip():
+            continue  # not at the keys' indent, or a list item
         match = _CHILD.match(line, indent)
         if match is None:
             return None
