@@ -13,7 +13,10 @@ Why the folded parse equals the partial build of the original (`load._Builder.pa
   indicator, comment, reserved character or tab, and each line's brackets nest and close on that
   line. So no multi-line construct (quoted or flow) starts, ends or passes through it, and a line
   at the entries' indent starts a new key. Its value is a one-line flow mapping `name: {...}` or a
-  block mapping below `name:`, and none of its text names a roster field: its partial build is `{}`.
+  block mapping below `name:`. Its partial build is `{}` when none of its text names a roster
+  field; otherwise each roster field among its own keys must be a plain scalar, a `[...]` list of
+  them or a block list of `- plain` items, and `fold` returns their texts (`Folded.read`), which
+  the loader turns into values with the builder's own scalar rules. Any other shape: as written.
 - libyaml must find under the parent mapping of the folded text exactly the keys `fold` expects,
   each on its line: every run head and every entry left as written (`Folded.heads`). If the region
   was mistaken (a `capabilities:` line inside a block scalar, an entry swallowed by a quote that a
@@ -37,8 +40,9 @@ _DELETE = bytes(b for b in range(256) if b not in _STRUCTURAL)
 _HEAD = re.compile(r"([a-z][a-z0-9-]{0,62}) *:(?: +(\S.*)| *)$")  # an entry's key line, after its indent
 _CHILD_KEY = re.compile(r" +[A-Za-z0-9_][A-Za-z0-9_.-]* *:(?: |$)")  # a block mapping's first key line
 _CHILD = re.compile(r"([A-Za-z0-9_][A-Za-z0-9_.-]*) *:(?: +(\S.*)| *)$")  # `key:` / `key: value`, after the indent
-# A plain scalar read without libyaml: no indicator, no `: `, no flow character, no comment.
-_PLAIN = re.compile(r"[A-Za-z0-9_./~()$^=+-](?:[A-Za-z0-9_./~()$^=+ -]*[A-Za-z0-9_./~()$^=+-])?")
+# A plain scalar read without libyaml: no indicator (a leading `-` only before a character: `- a`
+# is a list), no `:`, no flow character, no comment; inner spaces allowed.
+_PLAIN = re.compile(r"(?:[A-Za-z0-9_./~()$^=+]|-(?=[^ ]))(?:[A-Za-z0-9_./~()$^=+ -]*[A-Za-z0-9_./~()$^=+-])?")
 
 
 Read = dict[str, str | list[str]]  # a folded entry's roster fields, as the plain texts written
@@ -180,6 +184,8 @@ def _flow_entry(value: str | None, fields: frozenset[str], named: bool) -> Read 
         return {}
     out: Read = {}
     for item in _split_flow(value[1:-1]):
+        if item.lstrip()[:1] == "?":
+            return None  # an explicit key (`? class : x`) is a key like any other
         key, colon, rest = item.strip().partition(":")
         key = key.strip()
         if key not in fields:

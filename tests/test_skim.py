@@ -165,6 +165,14 @@ ENTRIES = st.sampled_from(
         "    {n}: {{class:x, spec: y}}\n",
         "    {n}: {{calls: [only, {{a: b}}]}}\n",
         "    {n}: {{spec: s, exposes: {{api: {{class: x}}}}}}\n",
+        "    {n}:\n      calls:\n      - - a\n",
+        "    {n}:\n      calls:\n      - -\n",
+        "    {n}:\n      class: - a\n",
+        "    {n}:\n      class: ~\n      state: -x\n",
+        "    {n}: {{calls: [a, - b]}}\n",
+        "    {n}: {{? class : x}}\n",
+        "    {n}:\n      ? class\n      : x\n",
+        "    {n}:\n      class: .inf\n      calls: [a b, 0x1f, 1_000]\n",
     ]
 )
 
