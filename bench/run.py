@@ -1,7 +1,7 @@
 """Benchmark: wall time and peak memory of `skipper render` (whole process) beside `helm template`.
 
 Not a test: it prints a markdown table (also written to bench/out/results.md) for bench/README.md.
-Usage: python bench/run.py [--sizes 1000 5000 10000] [--runs 5] [--no-helm] [--instructions]
+Usage: python bench/run.py [--sizes 1000 5000 10000] [--runs 9] [--no-helm] [--instructions]
 """
 
 from __future__ import annotations
@@ -203,7 +203,7 @@ def one_capability_rows(group: Group, skipper: list[str], fleets: dict[int, Path
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 5000, 10000])
-    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--runs", type=int, default=9)
     parser.add_argument("--no-helm", action="store_true")
     parser.add_argument("--instructions", action="store_true", help="also count instructions (valgrind)")
     args = parser.parse_args()
@@ -226,7 +226,7 @@ def main() -> None:
     skipper = skipper_cmd()
     fleets = {n: gen.generate(OUT / f"fleet-{n}", n) for n in sorted({10, *args.sizes})}
     for n in args.sizes:
-        runs = args.runs if n <= 1000 else max(1, args.runs // 2)
+        runs = args.runs if n <= 1000 else 2
         rows = [("skipper", n, "prod", [*skipper, "render", str(fleets[n]), "--env", "prod"])]
         if helm is not None and n <= 1000:
             values = gen.helm_values(fleets[n], "prod")

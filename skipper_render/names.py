@@ -111,7 +111,7 @@ def metadata(
     name: str, cap: ResolvedCapability, fleet: ResolvedFleet, annotations: dict[str, str] | None = None
 ) -> dict[str, Any]:
     out = {"name": name, "namespace": cap.namespace, "labels": labels(cap, fleet)}
-    if annotations:  # an absent map is pruned anyway; not writing it leaves most objects unchanged
+    if annotations:  # an absent map is not written (pruning would drop it anyway)
         out["annotations"] = annotations
     return out
 
