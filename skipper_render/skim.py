@@ -223,7 +223,7 @@ def _block_entry(
     first = head + 1  # the first line below the key that is not blank (`stop`: none)
     while first < stop and not lines[first].strip():
         first += 1
-    named = sorted(naming.intersection(span)) if naming else []
+    named = [index for index in span if index in naming] if naming else []
     if value is not None:
         return None if first < stop else _flow_entry(value, fields, bool(named))
     if first == stop or _CHILD_KEY.match(lines[first]) is None:
@@ -253,11 +253,16 @@ def _block_fields(lines: list[str], first: int, stop: int, named: list[int], fie
             continue
         if key in out:
             return None  # a duplicate: the partial parse reports it
-        below = _value_lines(lines, index + 1, stop, indent)
-        if value is not None:
-            found = _plain_or_list(value.rstrip(" "), key == "calls") if not below else None
+        if value is not None:  # `field: value`: nothing of it may be on the lines below
+            after = index + 1
+            while after < stop and not lines[after].strip():
+                after += 1
+            below = lines[after] if after < stop else ""
+            if below[indent : indent + 1] == " " or below[indent : indent + 2] == "- ":
+                return None
+            found = _plain_or_list(value.rstrip(" "), key == "calls")
         else:
-            found = _block_list(below) if key == "calls" else None
+            found = _block_list(_value_lines(lines, index + 1, stop, indent)) if key == "calls" else None
         if found is None:
             return None
         out[key] = found
