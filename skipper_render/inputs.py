@@ -17,7 +17,7 @@ import pydantic
 from skipper_render.errors import Collector, Diagnostic, LoadError, Location, ValidationError, Where, shorten
 from skipper_render.load import Document, FleetDir, Keep, Limits
 from skipper_render.model.fleet import Cluster, Environment, Fleet, FleetSpec
-from skipper_render.overlay import SourceMap, apply_overlay
+from skipper_render.overlay import SourceMap, apply_overlay, pointer_tokens
 
 MANIFEST = "naftiko.fleet.yaml"
 MIN_KUBE = (1, 23)  # autoscaling/v2 HorizontalPodAutoscaler; policy/v1 PDB needs 1.21
@@ -110,13 +110,13 @@ def patched_entries(overlay: Document) -> frozenset[str] | None:
     found: set[str] = set()
     for op in patches if isinstance(patches, list) else ():
         for pointer in (op.get("path"), op.get("from")) if isinstance(op, dict) else ():
-            if not isinstance(pointer, str):
+            tokens = pointer_tokens(pointer) if isinstance(pointer, str) else None
+            if tokens is None:  # not a pointer: the patch itself reports it
                 continue
-            tokens = [t.replace("~1", "/").replace("~0", "~") for t in pointer.split("/")]
-            if pointer == "" or tokens == ["", "capabilities"]:
+            if tokens in ([], ["capabilities"]):
                 return None
-            if tokens[:2] == ["", "capabilities"]:
-                found.add(tokens[2])
+            if tokens[0] == "capabilities":
+                found.add(tokens[1])
     return frozenset(found)
 
 

@@ -188,7 +188,8 @@ def _shown(pointer: Any) -> str:
     return repr(shorten(pointer)) if isinstance(pointer, str) else "(no path)"
 
 
-def _tokens(pointer: str) -> list[str] | None:
+def pointer_tokens(pointer: str) -> list[str] | None:
+    """An RFC 6901 pointer's unescaped tokens (`""` is the root: none); None when it is malformed."""
     if pointer == "":
         return []
     if not pointer.startswith("/"):
@@ -198,7 +199,7 @@ def _tokens(pointer: str) -> list[str] | None:
 
 def _lookup(doc: Any, pointer: str) -> tuple[bool, Any] | None:
     """(found, value) at `pointer`; None when the pointer is malformed."""
-    tokens = _tokens(pointer)
+    tokens = pointer_tokens(pointer)
     if tokens is None:
         return None
     value = doc
@@ -219,9 +220,9 @@ def _explain(doc: Any, op: dict[str, Any]) -> str:
         return f"unknown op {_shown(name)} (known: add, remove, replace, move, copy, test)"
     for field_name in ("path", "from") if name in ("move", "copy") else ("path",):
         pointer = op.get(field_name)
-        if not isinstance(pointer, str) or _tokens(pointer) is None:
+        if not isinstance(pointer, str) or pointer_tokens(pointer) is None:
             return f"{field_name} {_shown(pointer)} is not a JSON pointer (it starts with '/')"
-        tokens = _tokens(pointer) or []
+        tokens = pointer_tokens(pointer) or []
         last = len(tokens) - (1 if name == "add" and field_name == "path" else 0)
         value = doc
         for depth, token in enumerate(tokens[:last]):
@@ -246,4 +247,4 @@ def _explain(doc: Any, op: dict[str, Any]) -> str:
 
 
 def _pointer_path(pointer: str) -> Path:
-    return tuple(int(t) if t.isdigit() else t for t in (_tokens(pointer) or []))
+    return tuple(int(t) if t.isdigit() else t for t in (pointer_tokens(pointer) or []))
