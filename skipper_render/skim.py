@@ -38,7 +38,6 @@ _BREAKS = ("\r", "\x85", "\u2028", "\u2029")
 _STRUCTURAL = b"[]{}\"'&*!|>%@`#\t\n"
 _DELETE = bytes(b for b in range(256) if b not in _STRUCTURAL)
 _HEAD = re.compile(r"([a-z][a-z0-9-]{0,62}) *:(?: +(\S.*)| *)$")  # an entry's key line, after its indent
-_CHILD_KEY = re.compile(r" +[A-Za-z0-9_][A-Za-z0-9_.-]* *:(?: |$)")  # a block mapping's first key line
 _CHILD = re.compile(r"([A-Za-z0-9_][A-Za-z0-9_.-]*) *:(?: +(\S.*)| *)$")  # `key:` / `key: value`, after the indent
 # A plain scalar read without libyaml: no indicator (a leading `-` only before a character: `- a`
 # is a list), no `:`, no flow character, no comment; inner spaces allowed.
@@ -226,20 +225,21 @@ def _block_entry(
     named = [index for index in span if index in naming] if naming else []
     if value is not None:
         return None if first < stop else _flow_entry(value, fields, bool(named))
-    if first == stop or _CHILD_KEY.match(lines[first]) is None:
+    if first == stop:
         return None
-    return _block_fields(lines, first, stop, named, fields) if named else {}
+    indent = _indent(lines[first])
+    if _CHILD.match(lines[first], indent) is None:  # a block mapping below the key
+        return None
+    return _block_fields(lines, indent, stop, named, fields) if named else {}
 
 
-def _block_fields(lines: list[str], first: int, stop: int, named: list[int], fields: frozenset[str]) -> Read | None:
-    """The roster fields among the keys of the clean block mapping at lines[first:stop] (`named`:
-    the lines that name a field): `field: plain`, `calls: [plain, ...]`, or `calls:` over
-    `- plain` items at one indent. None: a roster field in any other shape.
+def _block_fields(lines: list[str], indent: int, stop: int, named: list[int], fields: frozenset[str]) -> Read | None:
+    """The roster fields among the keys (at `indent`) of the clean block mapping that ends before
+    lines[stop] (`named`: the lines that name a field): `field: plain`, `calls: [plain, ...]`, or
+    `calls:` over `- plain` items at one indent. None: a roster field in any other shape.
 
     A field name on another line is inside some other key's value (`exposes: {api: {state: x}}`,
     a list item): the partial build does not read those either."""
-    line = lines[first]
-    indent = len(line) - len(line.lstrip(" "))
     out: Read = {}
     for index in named:
         line = lines[index]
