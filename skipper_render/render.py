@@ -13,13 +13,13 @@ working directory: what a render depends on is in its `RenderRequest`.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, partial
 from pathlib import Path
 from typing import Any, Literal, NamedTuple, TextIO
 
-from skipper_render import resources, serialize, wiring
+from skipper_render import parallel, resources, serialize, wiring
 from skipper_render.errors import Collector, Diagnostic, Location, SkipperError, ValidationError
 from skipper_render.generators import FAMILIES, Context, Obj
 from skipper_render.inputs import (
@@ -33,7 +33,7 @@ from skipper_render.inputs import (
 )
 from skipper_render.load import Document, Limits
 from skipper_render.model.fleet import Cluster, FleetSpec
-from skipper_render.resolve import ResolvedFleet, Target, resolve
+from skipper_render.resolve import ResolvedCapability, ResolvedFleet, Target, resolve
 from skipper_render.spec import SpecCache
 
 __all__ = ["MANIFEST", "RenderRequest", "RenderResult", "environments", "locate", "render", "render_request"]
@@ -58,6 +58,7 @@ class RenderRequest(NamedTuple):
     output: Format = "yaml"  # the form documents are kept in (the other is derived on demand)
     origin: Mapping[str, str] = {}  # setting -> how the user gave it (`ARGOCD_ENV_SKIPPER_ENV`), for messages
     specs: SpecCache | None = None  # specs shared by several renders of one fleet (render --all-envs)
+    jobs: int = 1  # processes rendering capabilities (0: one per usable CPU; see `parallel`)
 
 
 _WRITE_SIZE = 1 << 20  # characters per write of `RenderResult.write_to`
@@ -236,6 +237,7 @@ def render_request(request: RenderRequest) -> RenderResult:
         strict=request.strict,
         schema_lint=request.schema_lint,
         specs=request.specs,
+        jobs=request.jobs,
     )
     # Generators run even when resolve found errors, so one run reports every problem at once.
     ctx = Context(fleet, request.target, diags, request.api_versions)
@@ -243,10 +245,13 @@ def render_request(request: RenderRequest) -> RenderResult:
     assembler = resources.Assembler(request.output)
     capability_level = 0
     if request.part != "fleet":
-        for cap in fleet.capabilities:
-            objects = checker.capability(cap, [resources.clean_object(o) for o in capability_objects(cap, ctx)])
-            assembler.add(f"capability {cap.name}", objects)
-            capability_level += len(objects)
+        shard = partial(_capability_shard, ctx=ctx, fmt=request.output)
+        for part in parallel.map_shards(shard, fleet.capabilities, request.jobs):
+            diags.extend(part.diagnostics)
+            checker.merge(part.services, part.pods, part.refused)
+            for producer, docs in part.documents:
+                assembler.take(producer, docs)
+                capability_level += len(docs)
     fleet_level = 0
     if request.part != "capabilities" and not request.capability:
         objects = checker.fleet([resources.clean_object(o) for o in fleet_objects(ctx)])
@@ -261,6 +266,28 @@ def render_request(request: RenderRequest) -> RenderResult:
     root = locate(request.path)[0].root
     warnings = tuple(sorted(set(diags.warnings)))
     return RenderResult(documents, warnings, fleet, root, fleet_level, request.output, request)
+
+
+class _Shard(NamedTuple):
+    """What rendering a run of capabilities produced, in any process (see `parallel`)."""
+
+    documents: list[tuple[str, list[resources.Doc]]]  # (producer, its documents), capability by capability
+    diagnostics: list[Diagnostic]
+    services: dict[str, set[int | str]]  # what the wiring check recorded, for the fleet-level check
+    pods: dict[str, dict[str, str]]
+    refused: bool
+
+
+def _capability_shard(caps: Sequence[ResolvedCapability], ctx: Context, fmt: Format) -> _Shard:
+    """Generate, clean, check and serialize each capability of `caps`, with findings of their own."""
+    ctx = ctx._replace(diags=Collector())
+    checker = wiring.Checker(ctx)
+    writer = resources.Assembler(fmt)
+    documents = []
+    for cap in caps:
+        objects = checker.capability(cap, [resources.clean_object(o) for o in capability_objects(cap, ctx)])
+        documents.append((f"capability {cap.name}", [writer.document(o) for o in objects]))
+    return _Shard(documents, ctx.diags.items, checker.services, checker.pods, checker.refused)
 
 
 def capability_objects(cap: Any, ctx: Context) -> Iterator[Obj]:

@@ -197,9 +197,13 @@ def resolve(
     strict: bool = False,
     schema_lint: bool = False,
     specs: SpecCache | None = None,
+    jobs: int = 1,
 ) -> ResolvedFleet:
     classes = effective_classes(spec)
     reader = SpecReader(fleet_dir, diags, strict, schema_lint, specs)
+    pins = pins or {}
+    if jobs != 1:
+        reader.prefetch(_spec_paths(spec, smap, reader.fleet, pins), jobs)
     resolved = []
     members = roster(entries if entries is not None else spec.capabilities, spec.defaults)
     if entries is None:  # validated entries: take the roster from them
@@ -213,7 +217,6 @@ def resolve(
             for name, e in spec.capabilities.items()
         }
     known = frozenset(members)
-    pins = pins or {}
     standby = cluster is not None and cluster.role == "standby"
     resources_cache: dict[str, Resources] = {}
     for cap_name in sorted(spec.capabilities):
@@ -257,6 +260,25 @@ def resolve(
         _undeclared_calls(cap, fleet, diags)
     _ingress_identity(fleet, diags)
     return fleet
+
+
+def _spec_paths(
+    spec: FleetSpec, smap: SourceMap, fleet_dir: FleetDir, pins: Mapping[str, Pin]
+) -> list[tuple[str, Where]]:
+    """The spec files `_resolve_one` reads, in its order, with where the manifest names each (to read
+    them ahead; absent and pinned capabilities read none, a path it refuses is left to it)."""
+    wanted: list[tuple[str, Where]] = []
+    for name in sorted(spec.capabilities):
+        entry = spec.capabilities[name]
+        pin = pins.get(name)
+        if _pick("state", entry, spec.defaults) == "absent" or (pin is not None and pin.spec is not None):
+            continue
+        where = smap.at(("capabilities", name, "spec"))
+        try:
+            wanted.append((fleet_dir.resolve(entry.spec, where), where))
+        except SkipperError:
+            continue
+    return wanted
 
 
 def _ingress_identity(fleet: ResolvedFleet, diags: Collector) -> None:

@@ -164,11 +164,18 @@ class Assembler:
         self.docs: list[Doc] = []
         self.errors: list[Diagnostic] = []
 
+    def document(self, obj: Obj, fleet: bool = False) -> Doc:
+        """A cleaned object (see `clean_object`) serialized, with its place in the order."""
+        return Doc(sort_key(obj), self.emitter.document(obj) if self.fmt == "yaml" else json_document(obj), fleet)
+
     def add(self, producer: str, objects: Iterable[Obj], fleet: bool = False) -> None:
-        """Add cleaned objects (see `clean_object`); a second producer of an id is an error naming both."""
-        for obj in objects:
-            key = sort_key(obj)
-            rid: ResourceId = key[1:]
+        """Add cleaned objects; a second producer of an id is an error naming both."""
+        self.take(producer, [self.document(obj, fleet) for obj in objects])
+
+    def take(self, producer: str, docs: Iterable[Doc]) -> None:
+        """Add documents `producer` made (see `document`, possibly in another process)."""
+        for doc in docs:
+            rid = doc.rid
             first = self.producers.get(rid)
             if first is not None:
                 _, kind, namespace, name = rid
@@ -181,8 +188,7 @@ class Assembler:
                 )
                 continue
             self.producers[rid] = producer
-            text = self.emitter.document(obj) if self.fmt == "yaml" else json_document(obj)
-            self.docs.append(Doc(key, text, fleet))
+            self.docs.append(doc)
 
     def finish(self) -> tuple[Doc, ...]:
         return tuple(sorted(self.docs, key=lambda d: d.key))

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import posixpath
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any, Literal
 
+from skipper_render import parallel
 from skipper_render.errors import Collector, Diagnostic, Path, SkipperError, Where, shorten
 from skipper_render.load import Document, FleetDir
 from skipper_render.model.common import dns_part, is_dns_label
@@ -35,14 +36,15 @@ _LEGACY_TYPES: dict[str, ExposeType] = {"api": "rest"}
 _SECTIONS = ("consumes", "exposes", "aggregates", "binds")
 
 
+Read = tuple[CapabilitySpec | None, tuple[Diagnostic, ...], SkipperError | None]  # a spec read, replayable
+
+
 class SpecCache:
     """Capability specs read once for several renders of one fleet (every environment and cluster
     of `render --all-envs`): each spec with the diagnostics reading it produced, replayed per render."""
 
     def __init__(self) -> None:
-        self.entries: dict[
-            tuple[str, str, bool, bool], tuple[CapabilitySpec | None, tuple[Diagnostic, ...], SkipperError | None]
-        ] = {}
+        self.entries: dict[tuple[str, str, bool, bool], Read] = {}
 
 
 class SpecReader:
@@ -56,28 +58,60 @@ class SpecReader:
         self.strict = strict
         self.schema_lint = schema_lint or strict
         self.cache = cache
+        self.ready: dict[str, Read] = {}  # specs read ahead (`prefetch`), each taken by its first `read`
 
     def read(self, rel: str, where: Where) -> CapabilitySpec | None:
-        """The spec at fleet-relative `rel` (from the cache when one is shared)."""
-        if self.cache is None:
+        """The spec at fleet-relative `rel` (from the cache when one is shared, or read ahead)."""
+        if self.cache is None and not self.ready:
             return self.parse(rel, where)
-        key = (str(self.fleet.root), rel, self.strict, self.schema_lint)
-        found = self.cache.entries.get(key)
+        key = self._key(rel)
+        found = self.cache.entries.get(key) if self.cache is not None else None
         if found is None:
-            shared, self.diags = self.diags, Collector()
-            try:
-                try:
-                    spec, error = self.parse(rel, where), None
-                except SkipperError as exc:
-                    spec, error = None, exc
-                found = self.cache.entries[key] = (spec, tuple(self.diags.items), error)
-            finally:
-                self.diags = shared
+            found = self.ready.pop(rel, None) or self.read_apart(rel, where)
+            if self.cache is not None:
+                self.cache.entries[key] = found
         spec, diagnostics, error = found
         self.diags.extend(diagnostics)
         if error is not None:
             raise error
         return spec
+
+    def _key(self, rel: str) -> tuple[str, str, bool, bool]:
+        return str(self.fleet.root), rel, self.strict, self.schema_lint
+
+    def read_apart(self, rel: str, where: Where) -> Read:
+        """Parse `rel`, keeping what it reports (its diagnostics, its error) to replay."""
+        shared, self.diags = self.diags, Collector()
+        try:
+            try:
+                spec, error = self.parse(rel, where), None
+            except SkipperError as exc:
+                spec, error = None, exc
+            return spec, tuple(self.diags.items), error
+        finally:
+            self.diags = shared
+
+    def prefetch(self, wanted: Sequence[tuple[str, Where]], jobs: int) -> None:
+        """Read the specs `wanted` (path, where the manifest names it) ahead, shards of them in
+        worker processes (see `parallel`); each `read` of one then replays it as if it parsed it."""
+        if self.cache is not None:  # another render of the fleet (--all-envs) may have read them
+            wanted = [w for w in wanted if self._key(w[0]) not in self.cache.entries]
+        if parallel.workers(jobs, len(wanted)) < 2:
+            return
+        for shard in parallel.map_shards(self._read_shard, wanted, jobs):
+            for rel, found in shard.items():
+                self.ready.setdefault(rel, found)  # the first capability to name a spec reads it
+
+    def _read_shard(self, wanted: Sequence[tuple[str, Where]]) -> dict[str, Read]:
+        found: dict[str, Read] = {}
+        for rel, where in wanted:
+            if rel in found:  # a spec two capabilities share: the second `read` parses it again
+                continue
+            try:
+                found[rel] = self.read_apart(rel, where)
+            except Exception:  # not read ahead: `read` meets it again, in its place
+                continue
+        return found
 
     def lint(self, where: Where, message: str) -> None:
         """A spec-schema problem: a warning, or an error under --strict."""

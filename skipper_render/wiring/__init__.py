@@ -68,8 +68,8 @@ class Checker:
             expected |= {g.secret for g in plan.files} | {e.secret for e in plan.env}
         references.mounts(pods, objects, expected, report)
         references.monitors(objects, report)
-        self._record(objects, pods)
-        references.routes(objects, self.services, report)
+        # A capability's routes reach its own Services, whichever process renders the others.
+        references.routes(objects, self._record(objects, pods), report)
         by_port = {p.number: p.expose.where for p in names.ports(cap)}
         ports.check(
             objects,
@@ -104,11 +104,21 @@ class Checker:
             self._unique_selectors(objects, report)
         return objects
 
-    def _record(self, objects: list[Obj], pods: list[index.Pod]) -> None:
+    def merge(self, services: dict[str, set[int | str]], pods: dict[str, dict[str, str]], refused: bool) -> None:
+        """Take in what another checker recorded for later capabilities (a shard rendered apart)."""
+        self.services |= services
+        self.pods |= pods
+        self.refused |= refused
+
+    def _record(self, objects: list[Obj], pods: list[index.Pod]) -> dict[str, set[int | str]]:
+        """Note the Services (name -> port numbers and names) and pods rendered; returns those Services."""
+        services = {}
         for svc in index.of_kind(objects, "Service"):
             ports_ = svc["spec"].get("ports", [])
-            self.services[svc["metadata"]["name"]] = {p["port"] for p in ports_} | {p.get("name", "") for p in ports_}
+            services[svc["metadata"]["name"]] = {p["port"] for p in ports_} | {p.get("name", "") for p in ports_}
+        self.services |= services
         self.pods |= {pod.owner: dict(pod.labels) for pod in pods}
+        return services
 
     def _gateway_targets(self, report: references.Report) -> None:
         """The MCP gateway's targets are capability Services on their MCP ports."""

@@ -1,0 +1,211 @@
+"""Rendering in worker processes (`--jobs`) changes nothing but the time: every fixture renders the
+same bytes, warnings and errors with shards in three processes as in one, and a worker that fails
+is replaced by rendering its shard in process."""
+
+from __future__ import annotations
+
+import errno
+import os
+import threading
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from helpers import FIXTURES, MINIMAL_SPEC
+from hypothesis import given
+from hypothesis import strategies as st
+
+from skipper_render import RenderRequest, parallel, render_request
+from skipper_render.cli import main
+from skipper_render.errors import SkipperError, ValidationError
+from skipper_render.render import environments
+from skipper_render.workflows.tree import render_tree
+
+CASES = sorted(p for kind in ("valid", "invalid") for p in (FIXTURES / kind).iterdir() if p.is_dir())
+
+
+def _outcome(path: Path, env: str | None, jobs: int) -> tuple[str, ...]:
+    try:
+        result = render_request(RenderRequest(path, env, jobs=jobs))
+    except SkipperError as exc:
+        return ("error", *map(str, exc.diagnostics))
+    json_result = render_request(RenderRequest(path, env, jobs=jobs, output="json"))
+    return (result.to_yaml(), json_result.to_json(), *map(str, result.warnings))
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_every_fixture_renders_the_same_in_three_processes(case: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(parallel, "MIN_SHARD", 1)  # shard even a fleet of two capabilities
+    forks: list[int] = []
+    fork = parallel._fork
+
+    def counted(fn: Callable[[Sequence[object]], object], shard: Sequence[object]) -> object:
+        forks.append(len(shard))
+        return fork(fn, shard)
+
+    monkeypatch.setattr(parallel, "_fork", counted)
+    try:
+        envs: list[str | None] = [*sorted(environments(case))] or [None]
+    except SkipperError:
+        envs = [None]
+    for env in envs:
+        assert _outcome(case, env, 3) == _outcome(case, env, 1)
+    if case.name == "demo":  # both stages (specs read ahead, capabilities rendered) ran in workers
+        assert len(forks) >= 4 * len(envs)
+
+
+def _fleet(root: Path, count: int, broken: frozenset[int] = frozenset(), missing: frozenset[int] = frozenset()) -> Path:
+    """`count` capabilities sharing one spec; the `broken` ones each with a spec of their own that
+    puts two exposes on one port, the `missing` ones naming the same file that does not exist."""
+    (root / "capabilities").mkdir(parents=True)
+    (root / "capabilities" / "hello.yml").write_text(MINIMAL_SPEC)
+    for i in broken:
+        (root / "capabilities" / f"broken-{i}.yml").write_text(MINIMAL_SPEC.replace("port: 9090", "port: 8080"))
+    specs = {i: f"broken-{i}" for i in broken} | {i: "missing" for i in missing}
+    entries = "".join(
+        f"    cap-{i:03d}: {{spec: capabilities/{specs.get(i, 'hello')}.yml, class: dev}}\n" for i in range(count)
+    )
+    header = "apiVersion: fleet.naftiko.io/v1alpha1\nkind: Fleet\nmetadata: {name: many}\n"
+    (root / "naftiko.fleet.yaml").write_text(f"{header}spec:\n  namespace: many\n  capabilities:\n{entries}")
+    return root
+
+
+def test_errors_in_several_shards_are_the_ones_a_serial_render_reports(tmp_path: Path) -> None:
+    # Errors in both shards of both stages, and one missing file named by two entries in two shards:
+    # each entry's error points at its own line, as when one process reads the file twice.
+    fleet = _fleet(tmp_path, 240, broken=frozenset({3, 119, 200, 239}), missing=frozenset({5, 230}))
+    assert parallel.workers(3, 240) == 2
+    serial, sharded = _outcome(fleet, None, 1), _outcome(fleet, None, 3)
+    assert sharded == serial
+    assert serial[0] == "error" and len(serial) == 1 + 4 + 2
+    assert sum("naftiko.fleet.yaml" in line and "missing.yml" in line for line in serial) == 2
+
+
+def test_a_worker_that_dies_is_replaced_by_rendering_its_shard_here(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fleet = _fleet(tmp_path, 200)
+    expected = render_request(RenderRequest(fleet, None)).to_yaml()
+    parent = os.getpid()
+    render_module = __import__("sys").modules["skipper_render.render"]
+    real = render_module._capability_shard
+
+    def dying(*args: object, **kwargs: object) -> object:
+        if os.getpid() != parent:
+            os._exit(3)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(render_module, "_capability_shard", dying)
+    assert render_request(RenderRequest(fleet, None, jobs=2)).to_yaml() == expected
+
+
+def _pid(shard: Sequence[int]) -> list[tuple[int, int]]:
+    return [(item, os.getpid()) for item in shard]
+
+
+def test_shards_run_in_other_processes_and_come_back_in_order() -> None:
+    results = parallel.map_shards(_pid, range(400), 4)
+    assert [item for shard in results for item, _ in shard] == list(range(400))
+    pids = [{pid for _, pid in shard} for shard in results]
+    assert pids[0] == {os.getpid()} and len(set().union(*pids)) == 4
+    with pytest.raises(ChildProcessError):  # every worker was waited for
+        os.waitpid(-1, os.WNOHANG)
+
+
+def test_when_no_worker_can_start_every_shard_runs_here(monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_fork() -> int:
+        raise BlockingIOError(errno.EAGAIN, "Resource temporarily unavailable")
+
+    open_files = len(os.listdir("/proc/self/fd"))
+    monkeypatch.setattr(os, "fork", no_fork)
+    results = parallel.map_shards(_pid, range(300), 3)
+    assert [item for shard in results for item, _ in shard] == list(range(300))
+    assert {pid for shard in results for _, pid in shard} == {os.getpid()}
+    assert len(os.listdir("/proc/self/fd")) == open_files  # no scratch file left open
+
+
+def test_a_failure_here_stops_and_reaps_the_workers() -> None:
+    parent = os.getpid()
+
+    def fail_here(shard: Sequence[int]) -> list[int]:
+        if os.getpid() == parent:
+            raise RuntimeError("boom")
+        return list(shard)
+
+    with pytest.raises(RuntimeError, match="boom"):
+        parallel.map_shards(fail_here, range(300), 3)
+    with pytest.raises(ChildProcessError):
+        os.waitpid(-1, os.WNOHANG)
+
+
+def test_one_process_when_asked_when_small_or_when_threads_run() -> None:
+    assert parallel.workers(1, 10_000) == 1
+    assert parallel.workers(4, parallel.MIN_SHARD * 2 - 1) == 1
+    assert parallel.workers(4, parallel.MIN_SHARD * 10) == 4
+    stop = threading.Event()
+    thread = threading.Thread(target=stop.wait)
+    thread.start()
+    try:  # forking a process with threads can copy a lock another thread holds
+        assert parallel.workers(4, parallel.MIN_SHARD * 10) == 1
+    finally:
+        stop.set()
+        thread.join()
+
+
+@given(st.lists(st.integers(), max_size=60), st.integers(min_value=1, max_value=9))
+def test_split_keeps_order_and_evens_lengths(items: list[int], parts: int) -> None:
+    shards = parallel.split(items, parts)
+    assert len(shards) == parts
+    assert [x for shard in shards for x in shard] == items
+    assert max(map(len, shards)) - min(map(len, shards)) <= 1
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [("150000 100000\n", 2), ("100000 100000", 1), ("max 100000", None), ("garbage", None), (None, None)],
+)
+def test_usable_cpus_follows_the_cgroup_quota(tmp_path: Path, line: str | None, expected: int | None) -> None:
+    cpu_max = tmp_path / "cpu.max"
+    if line is not None:
+        cpu_max.write_text(line)
+    affinity = len(os.sched_getaffinity(0))
+    assert parallel.usable_cpus(str(cpu_max)) == (affinity if expected is None else min(affinity, expected))
+
+
+def test_jobs_setting_of_the_plugins() -> None:
+    assert parallel.jobs_setting(None, "SKIPPER_JOBS") == 0
+    assert parallel.jobs_setting("", "SKIPPER_JOBS") == 0
+    assert parallel.jobs_setting("3", "SKIPPER_JOBS") == 3
+    for bad in ("-1", "two", "٣"):
+        with pytest.raises(ValidationError, match="SKIPPER_JOBS must be a whole number"):
+            parallel.jobs_setting(bad, "SKIPPER_JOBS")
+
+
+def test_cli_jobs_option_and_environment(tmp_path: Path) -> None:
+    fleet = _fleet(tmp_path, 3)
+    runner = CliRunner()
+    one = runner.invoke(main, ["render", str(fleet), "--jobs", "1"])
+    auto = runner.invoke(main, ["render", str(fleet)], env={"SKIPPER_JOBS": "0"})
+    assert one.exit_code == auto.exit_code == 0 and one.stdout == auto.stdout
+    bad = runner.invoke(main, ["render", str(fleet)], env={"SKIPPER_JOBS": "x"})
+    assert bad.exit_code == 2 and "'--jobs'" in bad.output
+
+
+def test_every_environment_reads_each_spec_once_in_workers(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`render --all-envs`: the first render reads the specs ahead in workers, the others find them
+    in the shared cache and start no worker to read them again."""
+    monkeypatch.setattr(parallel, "MIN_SHARD", 1)
+    reads: list[int] = []
+    fork = parallel._fork
+
+    def counted(fn: Callable[[Sequence[object]], object], shard: Sequence[object]) -> object:
+        if getattr(fn, "__name__", "") == "_read_shard":
+            reads.append(len(shard))
+        return fork(fn, shard)
+
+    monkeypatch.setattr(parallel, "_fork", counted)
+    demo = FIXTURES / "valid" / "demo"
+    sharded = render_tree(RenderRequest(demo, None, jobs=3))
+    assert len(reads) in (1, 2)  # two workers at most (jobs=3), for the first render only
+    assert sharded == render_tree(RenderRequest(demo, None, jobs=1))
