@@ -152,6 +152,16 @@ def test_settings_precedence_and_empty_values() -> None:
     assert (request.env, request.target, request.capability) == ("prod", "operator", None)
 
 
+def test_worker_processes_are_the_sidecar_s_setting() -> None:
+    """SKIPPER_JOBS is the sidecar container's own variable (not an Application's): unset, one
+    worker per CPU the container may use."""
+    base = {"ARGOCD_ENV_SKIPPER_ENV": "prod", "ARGOCD_APP_SOURCE_PATH": "."}
+    assert request_from_environ(base, DEMO).jobs == 0
+    assert request_from_environ(base | {"SKIPPER_JOBS": "1"}, DEMO).jobs == 1
+    with pytest.raises(SkipperError, match="SKIPPER_JOBS must be a whole number"):
+        request_from_environ(base | {"SKIPPER_JOBS": "all"}, DEMO)
+
+
 @pytest.mark.parametrize(
     ("parameters", "message"),
     [

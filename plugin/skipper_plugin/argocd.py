@@ -19,7 +19,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from skipper_plugin import drift
-from skipper_render import RenderRequest, RenderResult
+from skipper_render import RenderRequest, RenderResult, parallel
 from skipper_render.errors import Location, ValidationError, shorten
 from skipper_render.names import short
 from skipper_render.render import MANIFEST
@@ -132,6 +132,7 @@ def request_from_environ(environ: Mapping[str, str], cwd: Path) -> RenderRequest
         api_versions=frozenset(v for v in api_versions.split(",") if v) if api_versions else None,
         kube_version=environ.get("KUBE_VERSION") or None,
         origin=origin,
+        jobs=parallel.jobs_setting(environ.get("SKIPPER_JOBS"), "SKIPPER_JOBS"),
     )
 
 

@@ -65,6 +65,15 @@ def main() -> None:
     gc.disable()
 
 
+JOBS_OPT = click.option(
+    "-j",
+    "--jobs",
+    type=click.IntRange(min=0),
+    default=0,
+    envvar="SKIPPER_JOBS",
+    show_default=True,
+    help="Processes rendering capabilities: 0 is one per usable CPU (a fleet of 200 or more), 1 renders in this one.",
+)
 KUBECTL_OPT = click.option(
     "--kubectl", default="kubectl", show_default=True, envvar="SKIPPER_KUBECTL", help="kubectl binary."
 )

@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from skipper_render.cli.base import (
+    JOBS_OPT,
     KUBECTL_OPT,
     PATH_ARG,
     fail,
@@ -58,6 +59,7 @@ TARGET_OPT = click.option(
 @click.option("--strict", is_flag=True, help="Spec-schema warnings become errors.")
 @click.option("--kube-version", help="Target cluster version (as Argo CD's KUBE_VERSION).")
 @click.option("--api-versions", help="Served APIs, comma-separated (as Argo CD's KUBE_API_VERSIONS).")
+@JOBS_OPT
 def render_cmd(
     path: Path,
     env: str | None,
@@ -73,6 +75,7 @@ def render_cmd(
     strict: bool,
     kube_version: str | None,
     api_versions: str | None,
+    jobs: int,
 ) -> None:
     """Render the fleet at PATH (a directory or a manifest file) for one environment."""
     if output_dir is not None and check_dir is not None:
@@ -94,6 +97,7 @@ def render_cmd(
         api_versions=parse_api_versions(api_versions),
         kube_version=kube_version,
         output="json" if fmt == "json" and output_dir is None and check_dir is None else "yaml",
+        jobs=jobs,
     )
     if at is None:
         _emit(request, all_envs, output_dir, check_dir)
