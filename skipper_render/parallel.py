@@ -57,7 +57,7 @@ def jobs_setting(value: str | None, where: str) -> int:
 
 def workers(jobs: int, items: int) -> int:
     """How many processes share `items` items when `jobs` are asked for (0: one per usable CPU)."""
-    if jobs == 1 or not hasattr(os, "fork") or threading.active_count() > 1:
+    if jobs == 1 or items < 2 * MIN_SHARD or not hasattr(os, "fork") or threading.active_count() > 1:
         return 1
     wanted = jobs if jobs > 0 else min(usable_cpus(), MAX_AUTO)
     return max(1, min(wanted, items // MIN_SHARD))

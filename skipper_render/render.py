@@ -314,7 +314,11 @@ def environments(path: Path, limits: Limits | None = None) -> Mapping[str, str]:
 
 
 def validate(
-    path: str | os.PathLike[str], env: str | None = None, strict: bool = False, limits: Limits | None = None
+    path: str | os.PathLike[str],
+    env: str | None = None,
+    strict: bool = False,
+    limits: Limits | None = None,
+    jobs: int = 1,
 ) -> list[Diagnostic]:
     """Every check of `render` for one or every environment; returns warnings, raises errors.
 
@@ -324,7 +328,7 @@ def validate(
     names: list[str | None] = [env] if env else [*sorted(environments(fleet, limits))] or [None]
     found: dict[Diagnostic, list[str]] = {}
     for name in names:
-        request = RenderRequest(fleet, name, strict=strict, schema_lint=True, limits=limits or Limits())
+        request = RenderRequest(fleet, name, strict=strict, schema_lint=True, limits=limits or Limits(), jobs=jobs)
         try:
             diagnostics: Iterable[Diagnostic] = render_request(request).warnings
         except SkipperError as exc:

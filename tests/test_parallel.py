@@ -190,6 +190,11 @@ def test_cli_jobs_option_and_environment(tmp_path: Path) -> None:
     assert one.exit_code == auto.exit_code == 0 and one.stdout == auto.stdout
     bad = runner.invoke(main, ["render", str(fleet)], env={"SKIPPER_JOBS": "x"})
     assert bad.exit_code == 2 and "'--jobs'" in bad.output
+    assert runner.invoke(main, ["validate", str(fleet), "-j", "2"]).exit_code == 0
+    rendered = tmp_path / "rendered"
+    assert runner.invoke(main, ["render", str(fleet), "-j", "1", "--output-dir", str(rendered)]).exit_code == 0
+    same = runner.invoke(main, ["diff", str(fleet), "--against", str(rendered), "-j", "2", "--exit-code"])
+    assert same.exit_code == 0, same.output
 
 
 def test_every_environment_reads_each_spec_once_in_workers(monkeypatch: pytest.MonkeyPatch) -> None:

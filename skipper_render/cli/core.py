@@ -155,10 +155,11 @@ def _check(files: dict[str, str], check_dir: Path) -> None:
 @PATH_ARG
 @click.option("--env", "env", help="Validate one environment (default: the base manifest and every environment).")
 @click.option("--strict", is_flag=True, help="Spec-schema warnings become errors.")
-def validate_cmd(path: Path, env: str | None, strict: bool) -> None:
+@JOBS_OPT
+def validate_cmd(path: Path, env: str | None, strict: bool, jobs: int) -> None:
     """Run every check of `render`, print findings, emit no objects."""
     try:
-        warnings = validate(path, env, strict)
+        warnings = validate(path, env, strict, jobs=jobs)
     except SkipperError as exc:
         fail(exc)
     warn(warnings)
@@ -190,6 +191,7 @@ def schema_cmd(kind: str) -> None:
 )
 @click.option("--prune", is_flag=True, help="With --live: the fleet is applied with `apply --prune` (ApplySet labels).")
 @KUBECTL_OPT
+@JOBS_OPT
 def diff_cmd(
     path: Path,
     env: str | None,
@@ -202,6 +204,7 @@ def diff_cmd(
     live: bool,
     prune: bool,
     kubectl: str,
+    jobs: int,
 ) -> None:
     """Rendered diff for review and PR comments: environments, git revisions, rendered directories, or
     (--live) the cluster. Unified and markdown output start with the blast radius: per capability
@@ -213,7 +216,7 @@ def diff_cmd(
             raise click.UsageError("--live compares with the cluster: not with --against or --env-b")
         from skipper_render.workflows import cluster as kube
 
-        result = render_or_fail(RenderRequest(path, env, cluster=cluster, target=target_of(target)))
+        result = render_or_fail(RenderRequest(path, env, cluster=cluster, target=target_of(target), jobs=jobs))
         try:
             sys.exit(kube.diff_live(result, kubectl, cluster, prune))
         except SkipperError as exc:
@@ -225,7 +228,7 @@ def diff_cmd(
     kind = target_of(target)
 
     def rendered(fleet: Path, environment: str | None, drop_namespace: bool = False) -> review.Side:
-        result = render_request(RenderRequest(fleet, environment, cluster=cluster, target=kind))
+        result = render_request(RenderRequest(fleet, environment, cluster=cluster, target=kind, jobs=jobs))
         return review.keyed(result.yaml_documents(), drop_namespace)
 
     try:
