@@ -8,6 +8,11 @@ randomness; `wiring` checks the cleaned objects against each other as the contro
 `resources.Assembler` serializes each object once it is final and fixes the one order; `serialize`
 does not reorder. Nothing below the CLI and the plugins reads the process environment or the
 working directory: what a render depends on is in its `RenderRequest`.
+
+With `jobs` other than 1, the two stages that scale with the fleet run in shards (`parallel`):
+resolve reads the specs ahead in worker processes, and generators -> clean -> wiring -> serialize
+run per run of capabilities; each shard's documents and findings merge back in fleet order, so
+the result does not depend on `jobs`.
 """
 
 from __future__ import annotations
