@@ -14,6 +14,7 @@ other threads running) every shard renders in this process.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pickle
 import signal
@@ -32,17 +33,25 @@ MIN_SHARD = 100  # items per worker below which forking costs more than it saves
 MAX_AUTO = 8  # workers that `jobs=0` (one per usable CPU) starts at most
 
 
-def usable_cpus(cpu_max: str = "/sys/fs/cgroup/cpu.max") -> int:
-    """The CPUs this process may use: its affinity mask, capped by its cgroup's CPU quota (a
-    container limited to 1.5 CPUs gets 2 workers, not one per CPU of the node, as Go 1.25 does)."""
+def usable_cpus(root: str = "/sys/fs/cgroup", membership: str = "/proc/self/cgroup") -> int:
+    """The CPUs this process may use: its affinity mask, capped by the CPU quota (`cpu.max`) of its
+    cgroup v2 and of every cgroup above it, as Go 1.25 sets GOMAXPROCS (a container limited to 1.5
+    CPUs gets 2 workers, not one per CPU of the node). No cgroup v2: the affinity mask alone."""
     found = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
     try:
-        with open(cpu_max, encoding="ascii") as limits:
-            quota, period = limits.read().split()[:2]
-        if quota != "max":
-            found = min(found, max(1, -(-int(quota) // int(period))))
-    except (OSError, ValueError):  # cgroup v1, no cgroup file system, or an unreadable line: no quota
-        pass
+        with open(membership, encoding="utf-8") as lines:
+            own = next(line[3:].strip() for line in lines if line.startswith("0::"))
+    except (OSError, StopIteration):
+        return found
+    parts = [p for p in own.split("/") if p not in ("", ".", "..")]
+    for depth in range(len(parts), -1, -1):  # this cgroup, then each parent up to the root
+        try:
+            with open(os.path.join(root, *parts[:depth], "cpu.max"), encoding="ascii") as limits:
+                quota, period = limits.read().split()[:2]
+            if quota != "max":
+                found = min(found, max(1, -(-int(quota) // int(period))))
+        except (OSError, ValueError):  # no such file at this level (the root has none), or unreadable
+            continue
     return found
 
 
@@ -57,10 +66,18 @@ def jobs_setting(value: str | None, where: str) -> int:
 
 def workers(jobs: int, items: int) -> int:
     """How many processes share `items` items when `jobs` are asked for (0: one per usable CPU)."""
-    if jobs == 1 or items < 2 * MIN_SHARD or not hasattr(os, "fork") or threading.active_count() > 1:
+    if jobs == 1 or items < 2 * MIN_SHARD or not _can_fork():
         return 1
     wanted = jobs if jobs > 0 else min(usable_cpus(), MAX_AUTO)
     return max(1, min(wanted, items // MIN_SHARD))
+
+
+def _can_fork() -> bool:
+    """A fork is safe and its exit can be waited for: no other thread holds a lock it would copy,
+    and SIGCHLD is not ignored (then the kernel reaps workers before their exit code is read)."""
+    return (
+        hasattr(os, "fork") and threading.active_count() == 1 and signal.getsignal(signal.SIGCHLD) is not signal.SIG_IGN
+    )
 
 
 def split(items: Sequence[T], parts: int) -> list[Sequence[T]]:
@@ -90,14 +107,13 @@ def map_shards(fn: Callable[[Sequence[T]], R], items: Sequence[T], jobs: int) ->
         for shard, child in started:
             found = None
             if child is not None:
-                running.remove(child)
                 found = _collect(child)
+                running.remove(child)
+                os.close(child.fd)
             results.append(fn(shard) if found is None else found[0])
     finally:
         for child in running:  # this process failed first: stop the workers it will not read
-            os.kill(child.pid, signal.SIGKILL)
-            _wait(child.pid)
-            os.close(child.fd)
+            _stop(child)
     return results
 
 
@@ -109,13 +125,13 @@ def _fork(fn: Callable[[Sequence[T]], R], shard: Sequence[T]) -> _Child | None:
         fd = os.memfd_create("skipper-shard", os.MFD_CLOEXEC) if hasattr(os, "memfd_create") else _temporary()
     except OSError:
         return None
+    code = 1
     try:
         pid = os.fork()
     except OSError:
         os.close(fd)
         return None
     if pid == 0:  # the worker: never returns into the caller's frames, never flushes their buffers
-        code = 1
         try:
             with os.fdopen(fd, "wb") as out:
                 out.write(pickle.dumps(fn(shard), protocol=pickle.HIGHEST_PROTOCOL))
@@ -135,9 +151,9 @@ def _temporary() -> int:
 
 def _collect(child: _Child) -> tuple[Any] | None:
     """The worker's result (in a 1-tuple), or None when it left none (failed, killed, truncated)."""
-    with os.fdopen(child.fd, "rb") as scratch:
-        if _wait(child.pid) != 0:
-            return None
+    if _wait(child.pid) != 0:
+        return None
+    with os.fdopen(child.fd, "rb", closefd=False) as scratch:
         try:
             scratch.seek(0)  # the worker's writes moved the offset both processes share
             return (pickle.load(scratch),)
@@ -145,6 +161,17 @@ def _collect(child: _Child) -> tuple[Any] | None:
             return None
 
 
+def _stop(child: _Child) -> None:
+    with contextlib.suppress(ProcessLookupError):  # reaped by someone else
+        os.kill(child.pid, signal.SIGKILL)
+    _wait(child.pid)
+    os.close(child.fd)
+
+
 def _wait(pid: int) -> int:
-    _, status = os.waitpid(pid, 0)
+    """The worker's exit code; -1 when it cannot be known (another party reaped it)."""
+    try:
+        _, status = os.waitpid(pid, 0)
+    except ChildProcessError:
+        return -1
     return os.waitstatus_to_exitcode(status)

@@ -58,7 +58,8 @@ class SpecReader:
         self.strict = strict
         self.schema_lint = schema_lint or strict
         self.cache = cache
-        self.ready: dict[str, Read] = {}  # specs read ahead (`prefetch`), each taken by its first `read`
+        # Specs read ahead (`prefetch`): path -> (where the capability it was read for names it, the read)
+        self.ready: dict[str, tuple[Where, Read]] = {}
 
     def read(self, rel: str, where: Where) -> CapabilitySpec | None:
         """The spec at fleet-relative `rel` (from the cache when one is shared, or read ahead)."""
@@ -67,7 +68,12 @@ class SpecReader:
         key = self._key(rel)
         found = self.cache.entries.get(key) if self.cache is not None else None
         if found is None:
-            found = self.ready.pop(rel, None) or self.read_apart(rel, where)
+            ahead = self.ready.get(rel)
+            if ahead is not None and ahead[0] == where:  # read for this capability, located at its entry
+                del self.ready[rel]
+                found = ahead[1]
+            else:
+                found = self.read_apart(rel, where)
             if self.cache is not None:
                 self.cache.entries[key] = found
         spec, diagnostics, error = found
@@ -98,9 +104,13 @@ class SpecReader:
             wanted = [w for w in wanted if self._key(w[0]) not in self.cache.entries]
         if parallel.workers(jobs, len(wanted)) < 2:
             return
+        first: dict[str, Where] = {}
+        for rel, where in wanted:
+            first.setdefault(rel, where)
         for shard in parallel.map_shards(self._read_shard, wanted, jobs):
-            for rel, found in shard.items():
-                self.ready.setdefault(rel, found)  # the first capability to name a spec reads it
+            for rel, found in shard.items():  # the shard that holds a path's first capability reads it for it
+                if rel not in self.ready:
+                    self.ready[rel] = (first[rel], found)
 
     def _read_shard(self, wanted: Sequence[tuple[str, Where]]) -> dict[str, Read]:
         found: dict[str, Read] = {}

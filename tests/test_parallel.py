@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import errno
 import os
+import signal
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -20,6 +22,7 @@ from skipper_render import RenderRequest, parallel, render_request
 from skipper_render.cli import main
 from skipper_render.errors import SkipperError, ValidationError
 from skipper_render.render import environments
+from skipper_render.spec import SpecReader
 from skipper_render.workflows.tree import render_tree
 
 CASES = sorted(p for kind in ("valid", "invalid") for p in (FIXTURES / kind).iterdir() if p.is_dir())
@@ -37,22 +40,24 @@ def _outcome(path: Path, env: str | None, jobs: int) -> tuple[str, ...]:
 @pytest.mark.parametrize("case", CASES, ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_every_fixture_renders_the_same_in_three_processes(case: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(parallel, "MIN_SHARD", 1)  # shard even a fleet of two capabilities
-    forks: list[int] = []
-    fork = parallel._fork
+    delivered: list[bool] = []  # per worker: did its result come back (else its shard ran here)
+    collect = parallel._collect
 
-    def counted(fn: Callable[[Sequence[object]], object], shard: Sequence[object]) -> object:
-        forks.append(len(shard))
-        return fork(fn, shard)
+    def counted(child: Any) -> Any:
+        found = collect(child)
+        delivered.append(found is not None)
+        return found
 
-    monkeypatch.setattr(parallel, "_fork", counted)
+    monkeypatch.setattr(parallel, "_collect", counted)
     try:
         envs: list[str | None] = [*sorted(environments(case))] or [None]
     except SkipperError:
         envs = [None]
     for env in envs:
         assert _outcome(case, env, 3) == _outcome(case, env, 1)
+    assert all(delivered)  # a worker's result that does not pickle would silently serialize the render
     if case.name == "demo":  # both stages (specs read ahead, capabilities rendered) ran in workers
-        assert len(forks) >= 4 * len(envs)
+        assert len(delivered) >= 4 * len(envs)
 
 
 def _fleet(root: Path, count: int, broken: frozenset[int] = frozenset(), missing: frozenset[int] = frozenset()) -> Path:
@@ -82,6 +87,22 @@ def test_errors_in_several_shards_are_the_ones_a_serial_render_reports(tmp_path:
     assert sum("naftiko.fleet.yaml" in line and "missing.yml" in line for line in serial) == 2
 
 
+def test_a_spec_read_ahead_serves_only_the_capability_it_was_read_for(tmp_path: Path) -> None:
+    """A capability with an unknown class reads no spec; the next one naming the same file must
+    report a problem with it at its own entry, not at the first one's."""
+    fleet = _fleet(tmp_path, 240)
+    manifest = fleet / "naftiko.fleet.yaml"
+    manifest.write_text(
+        manifest.read_text()
+        + "    zz-a: {spec: capabilities/gone.yml, class: typo}\n    zz-b: {spec: capabilities/gone.yml, class: dev}\n"
+    )
+    serial = _outcome(fleet, None, 1)
+    assert _outcome(fleet, None, 2) == serial
+    assert [line for line in serial if "gone.yml" in line] == [
+        "naftiko.fleet.yaml:248:12: capabilities.zz-b.spec: file not found: capabilities/gone.yml"
+    ]
+
+
 def test_a_worker_that_dies_is_replaced_by_rendering_its_shard_here(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -91,13 +112,17 @@ def test_a_worker_that_dies_is_replaced_by_rendering_its_shard_here(
     render_module = __import__("sys").modules["skipper_render.render"]
     real = render_module._capability_shard
 
-    def dying(*args: object, **kwargs: object) -> object:
+    rendered_here: list[int] = []
+
+    def dying(caps: Sequence[Any], **kwargs: Any) -> Any:
         if os.getpid() != parent:
             os._exit(3)
-        return real(*args, **kwargs)
+        rendered_here.append(len(caps))
+        return real(caps, **kwargs)
 
     monkeypatch.setattr(render_module, "_capability_shard", dying)
     assert render_request(RenderRequest(fleet, None, jobs=2)).to_yaml() == expected
+    assert rendered_here == [100, 100]  # its own shard, then the dead worker's
 
 
 def _pid(shard: Sequence[int]) -> list[tuple[int, int]]:
@@ -153,6 +178,18 @@ def test_one_process_when_asked_when_small_or_when_threads_run() -> None:
         thread.join()
 
 
+def test_no_worker_when_sigchld_is_ignored() -> None:
+    """With SIGCHLD ignored (inherited across exec), the kernel reaps workers before their exit
+    code can be read: render in process."""
+    previous = signal.signal(signal.SIGCHLD, signal.SIG_IGN)
+    try:
+        assert parallel.workers(4, parallel.MIN_SHARD * 10) == 1
+        assert parallel.map_shards(_pid, range(400), 4) == [_pid(range(400))]
+    finally:
+        signal.signal(signal.SIGCHLD, previous)
+    assert parallel.workers(4, parallel.MIN_SHARD * 10) == 4
+
+
 @given(st.lists(st.integers(), max_size=60), st.integers(min_value=1, max_value=9))
 def test_split_keeps_order_and_evens_lengths(items: list[int], parts: int) -> None:
     shards = parallel.split(items, parts)
@@ -162,15 +199,29 @@ def test_split_keeps_order_and_evens_lengths(items: list[int], parts: int) -> No
 
 
 @pytest.mark.parametrize(
-    ("line", "expected"),
-    [("150000 100000\n", 2), ("100000 100000", 1), ("max 100000", None), ("garbage", None), (None, None)],
+    ("limits", "expected"),
+    [
+        ({"a/b": "150000 100000\n"}, 2),  # 1.5 CPUs: 2 workers
+        ({"a/b": "100000 100000"}, 1),
+        ({"a/b": "max 100000", "a": "300000 100000"}, 3),  # the parent's quota holds for its children
+        ({"a/b": "200000 100000", "a": "400000 100000"}, 2),  # the smallest on the way up
+        ({"": "100000 100000"}, 1),  # a namespaced container sees its own cgroup as the root
+        ({"a/b": "max 100000"}, 16),
+        ({"a/b": "garbage"}, 16),
+        ({}, 16),
+    ],
 )
-def test_usable_cpus_follows_the_cgroup_quota(tmp_path: Path, line: str | None, expected: int | None) -> None:
-    cpu_max = tmp_path / "cpu.max"
-    if line is not None:
-        cpu_max.write_text(line)
-    affinity = len(os.sched_getaffinity(0))
-    assert parallel.usable_cpus(str(cpu_max)) == (affinity if expected is None else min(affinity, expected))
+def test_usable_cpus_follows_the_cgroup_quotas(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, limits: dict[str, str], expected: int
+) -> None:
+    monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: set(range(16)))
+    for where, line in limits.items():
+        (tmp_path / where).mkdir(parents=True, exist_ok=True)
+        (tmp_path / where / "cpu.max").write_text(line)
+    membership = tmp_path / "cgroup"
+    membership.write_text("1:cpu:/\n0::/a/b\n")
+    assert parallel.usable_cpus(str(tmp_path), str(membership)) == expected
+    assert parallel.usable_cpus(str(tmp_path), str(tmp_path / "no-such-file")) == 16  # no cgroup v2
 
 
 def test_jobs_setting_of_the_plugins() -> None:
@@ -182,35 +233,53 @@ def test_jobs_setting_of_the_plugins() -> None:
             parallel.jobs_setting(bad, "SKIPPER_JOBS")
 
 
-def test_cli_jobs_option_and_environment(tmp_path: Path) -> None:
+def test_cli_jobs_option_and_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     fleet = _fleet(tmp_path, 3)
+    asked: list[int] = []  # the jobs each render passed on
+    map_shards = parallel.map_shards
+
+    def recorded(fn: Any, items: Sequence[Any], jobs: int) -> Any:
+        asked.append(jobs)
+        return map_shards(fn, items, jobs)
+
+    monkeypatch.setattr(parallel, "map_shards", recorded)
     runner = CliRunner()
     one = runner.invoke(main, ["render", str(fleet), "--jobs", "1"])
     auto = runner.invoke(main, ["render", str(fleet)], env={"SKIPPER_JOBS": "0"})
     assert one.exit_code == auto.exit_code == 0 and one.stdout == auto.stdout
+    assert asked == [1, 0]
     bad = runner.invoke(main, ["render", str(fleet)], env={"SKIPPER_JOBS": "x"})
     assert bad.exit_code == 2 and "'--jobs'" in bad.output
-    assert runner.invoke(main, ["validate", str(fleet), "-j", "2"]).exit_code == 0
+    assert runner.invoke(main, ["validate", str(fleet), "-j", "3"]).exit_code == 0
     rendered = tmp_path / "rendered"
     assert runner.invoke(main, ["render", str(fleet), "-j", "1", "--output-dir", str(rendered)]).exit_code == 0
+    asked.clear()
     same = runner.invoke(main, ["diff", str(fleet), "--against", str(rendered), "-j", "2", "--exit-code"])
     assert same.exit_code == 0, same.output
+    assert asked == [2]
 
 
 def test_every_environment_reads_each_spec_once_in_workers(monkeypatch: pytest.MonkeyPatch) -> None:
     """`render --all-envs`: the first render reads the specs ahead in workers, the others find them
     in the shared cache and start no worker to read them again."""
     monkeypatch.setattr(parallel, "MIN_SHARD", 1)
-    reads: list[int] = []
+    reads: list[int] = []  # per render: the workers that read specs ahead
     fork = parallel._fork
 
     def counted(fn: Callable[[Sequence[object]], object], shard: Sequence[object]) -> object:
         if getattr(fn, "__name__", "") == "_read_shard":
-            reads.append(len(shard))
+            reads[-1] += 1
         return fork(fn, shard)
 
+    prefetch = SpecReader.prefetch
+
+    def per_render(reader: SpecReader, wanted: Any, jobs: int) -> None:
+        reads.append(0)
+        prefetch(reader, wanted, jobs)
+
     monkeypatch.setattr(parallel, "_fork", counted)
+    monkeypatch.setattr(SpecReader, "prefetch", per_render)
     demo = FIXTURES / "valid" / "demo"
     sharded = render_tree(RenderRequest(demo, None, jobs=3))
-    assert len(reads) in (1, 2)  # two workers at most (jobs=3), for the first render only
+    assert len(reads) > 2 and reads[0] == 2 and not any(reads[1:])  # jobs=3: two workers, first render only
     assert sharded == render_tree(RenderRequest(demo, None, jobs=1))
