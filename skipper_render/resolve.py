@@ -91,18 +91,21 @@ def roster(entries: Mapping[str, Any], defaults: CapabilityFields | None) -> dic
     fallback_state = _pick("state", defaults)
     fallback_calls = tuple(sorted({str(c) for c in _pick("calls", defaults) or []}))
     out = {}
+    seen: dict[int, tuple[str, str, tuple[str, ...]]] = {}  # entries a one-capability render shares
     for name, entry in entries.items():
         raw = entry if isinstance(entry, dict) else {}
         if not raw:  # most entries of a large fleet, as a one-capability render reads them
             out[str(name)] = Member(str(name), fallback_class, fallback_state, fallback_calls)
             continue
-        klass, state, calls = raw.get("class"), raw.get("state"), raw.get("calls")
-        out[str(name)] = Member(
-            str(name),
-            klass if isinstance(klass, str) else fallback_class,
-            state if isinstance(state, str) else fallback_state,
-            tuple(sorted({str(c) for c in calls})) if isinstance(calls, list) else fallback_calls,
-        )
+        fields = seen.get(id(raw))
+        if fields is None:
+            klass, state, calls = raw.get("class"), raw.get("state"), raw.get("calls")
+            fields = seen[id(raw)] = (
+                klass if isinstance(klass, str) else fallback_class,
+                state if isinstance(state, str) else fallback_state,
+                tuple(sorted({str(c) for c in calls})) if isinstance(calls, list) else fallback_calls,
+            )
+        out[str(name)] = Member(str(name), *fields)
     return out
 
 

@@ -261,3 +261,86 @@ def test_a_one_capability_render_reads_whole_the_entries_the_overlay_patches(tmp
         mine = {d.text for d in whole if f"naftiko.io/capability: {name}\n" in d.text}
         assert mine
         assert {d.text for d in render(fleet, "prod", cluster="prod-eu", capability=name).documents} == mine
+
+
+# Block entries near the shape `skim._uniform` reads in bulk, and just outside it.
+CHILDREN = st.sampled_from(
+    [
+        "      spec: {n}.yml",
+        "      class: premium",
+        "      class: gold  ",
+        "      state: running",
+        "      calls: [a, only]",
+        "      calls: []",
+        "      calls: [a b, 0x1f, 1_000]",
+        "      class:",
+        "      class: premium\n        continued",
+        "      calls:\n      - a",
+        "      calls:\n        - a",
+        "      exposes:\n        api: {{public: true}}",
+        "      env:\n        class: deep",
+        "      classes: x",
+        "      class : x",
+        "      class:x",
+        "      replicas: 2",
+        "      class: - a",
+        "      class: a b",
+        "      state: -x",
+        "      state: ~",
+        "      calls: [a, - b]",
+        "      calls: [a, {{b: c}}]",
+        "     class: five",
+        "        class: eight",
+        "      ? class",
+        "      plain words",
+        "   stray: three",
+        "",
+    ]
+)
+BLOCKS = st.lists(st.lists(CHILDREN, min_size=1, max_size=4), min_size=1, max_size=8)
+TAILS = st.sampled_from(["", "\n", "\n\n", "  environments: {prod: p.yaml}\n", "\n  environments: {prod: p.yaml}\n"])
+
+
+@EXAMPLES
+@given(BLOCKS, st.integers(0, 8), TAILS, st.booleans())
+def test_the_bulk_reading_of_block_entries_equals_reading_them_one_by_one(
+    blocks: list[list[str]], only: int, tail: str, uniform: bool
+) -> None:
+    """`_uniform` (every entry at once) answers exactly as `_each` (entry by entry) would, and the
+    folded parse is the partial parse; `uniform` makes every entry the common shape first."""
+    if uniform:
+        blocks = [
+            [c for c in children if c.startswith("      ") and c[6] not in " ?" and ":" in c] or ["      spec: x.yml"]
+            for children in blocks
+        ]
+    names = ["only" if i == only else f"c{i}" for i in range(len(blocks))]
+    body = "".join(
+        f"    {name}:\n" + "".join(c.format(n=name) + "\n" for c in children)
+        for name, children in zip(names, blocks, strict=True)
+    )
+    text = HEADER + (body + tail if tail.strip() or tail else body.rstrip("\n"))
+    kept = keep("only")
+    with mock.patch.object(skim, "_uniform", return_value=None):
+        one_by_one = skim.fold(text, ("spec", "capabilities"), kept.whole, kept.fields)
+    assert skim.fold(text, ("spec", "capabilities"), kept.whole, kept.fields) == one_by_one
+    try:
+        expected = unfolded(text, kept)
+    except LoadError:
+        return
+    got = parse_yaml(text.encode(), "m", keep=kept)
+    assert got.data == expected.data
+    assert got.text.count("\n") == text.count("\n")
+
+
+def test_a_uniform_fleet_is_read_in_bulk() -> None:
+    """The shape every generated fleet and the SPEC's example have goes through `_uniform`."""
+    entries = "".join(
+        f"    c{i}:\n      spec: c{i}.yml\n      class: premium\n" + ("      calls: [c0]\n" if i % 3 else "")
+        for i in range(30)
+    )
+    text = HEADER + entries + "    only:\n      spec: x.yml\n      exposes:\n        api: {public: true}\n"
+    with mock.patch.object(skim, "_each", side_effect=AssertionError("read entry by entry")):
+        folded = skim.fold(text, ("spec", "capabilities"), keep("only").whole, ROSTER)
+    assert folded is not None and folded.read["c1"] == {"class": "premium", "calls": ["c0"]}
+    assert folded.read["c0"] is folded.read["c3"]  # entries that read alike share their Read
+    assert parse_yaml(text.encode(), "m", keep=keep("only")).data == unfolded(text, keep("only")).data
