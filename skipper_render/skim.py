@@ -146,7 +146,7 @@ def _each(
     return out, expected, names, read
 
 
-_KEY_LINE = r"[A-Za-z0-9_][A-Za-z0-9_.-]* *:(?: +\S[^\n]*| *)"  # `_CHILD`, as a pattern part
+_KEY_LINE = r"[A-Za-z0-9_][A-Za-z0-9_.-]*+ *+:(?: ++\S[^\n]*+| *+)"  # `_CHILD`, as a pattern part
 
 
 def _uniform(region: str, lines: list[str], width: int, fields: frozenset[str], whole: frozenset[str]) -> Found | None:
@@ -169,8 +169,12 @@ def _uniform(region: str, lines: list[str], width: int, fields: frozenset[str], 
     if child <= width:
         return None
     pad = " " * child
-    entry = rf" {{{width}}}[a-z][a-z0-9-]{{0,62}} *:[ ]*\n(?:{pad}{_KEY_LINE}(?:\n|\Z)(?:{pad} +\S[^\n]*(?:\n|\Z))*)+"
-    if re.compile(rf"(?:{entry})+(?:[ ]*\n)*[ ]*").fullmatch(region, offsets[0]) is None:
+    # Possessive: lines of each kind are told apart by their indent, so nothing is ever given back,
+    # and the engine keeps no backtracking state per entry (+14 MiB at 10,000 entries without).
+    entry = (
+        rf" {{{width}}}[a-z][a-z0-9-]{{0,62}} *+:[ ]*+\n(?:{pad}{_KEY_LINE}(?:\n|\Z)(?:{pad} +\S[^\n]*+(?:\n|\Z))*+)++"
+    )
+    if re.compile(rf"(?:{entry})++(?:[ ]*+\n)*+[ ]*+").fullmatch(region, offsets[0]) is None:
         return None
     # each head line is `name:` and spaces (the shape says so)
     names = [region[at + width : region.find(":", at)].rstrip(" ") for at in offsets]
