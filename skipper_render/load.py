@@ -305,17 +305,15 @@ def _parse_folded(text: str, file: str, limits: Limits, keep: Keep) -> Document 
             values[text] = plain_value(text)
         return values[text]
 
-    made: dict[int, dict[str, Any]] = {}  # entries that read alike share their Read (`skim`): one value each
-
-    def entry(fs: skim.Read) -> dict[str, Any]:
-        if id(fs) not in made:
-            made[id(fs)] = {f: [value(i) for i in v] if isinstance(v, list) else value(v) for f, v in fs.items()}
-        return made[id(fs)]
-
-    try:  # the roster fields read from folded entries, as the builder would make them
-        read = {name: entry(fs) for name, fs in folded.read.items()}
+    try:  # the roster fields read from folded entries, as the builder would make them; entries that
+        # read alike share their Read (`skim`), so each distinct one is made once and shared
+        made = {
+            id(fs): {f: [value(i) for i in v] if isinstance(v, list) else value(v) for f, v in fs.items()}
+            for fs in {id(fs): fs for fs in folded.read.values()}.values()
+        }
     except ValueError:  # `class: 0x_`: the original's parse says where
         return None
+    read = {name: made[id(fs)] for name, fs in folded.read.items()}
     entries = data[top][key]
     data[top][key] = {name: read[name] if name in read else entries.get(name, {}) for name in folded.names}
     return Document(file, data, folded.text, limits)

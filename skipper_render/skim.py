@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import bisect
 import re
+from collections.abc import Iterator
 from itertools import pairwise
 from typing import NamedTuple
 
@@ -70,30 +71,39 @@ def fold(text: str, parent: tuple[str, str], whole: frozenset[str], fields: froz
         return None
     start, end, indent = bounds
     region = text[start:end]
-    lines = region.split("\n")
-    first = next((line for line in lines if line.strip() and not line.lstrip().startswith("#")), None)
+    first = next((line for line in _lines(region) if line.strip() and not line.lstrip().startswith("#")), None)
     if first is None:
         return None
     width = len(first) - len(first.lstrip(" "))
     if width <= indent:
         return None
     dirty = set(_dirty_lines(region))
-    found = _uniform(region, lines, width, fields, whole) if not dirty else None
+    found = _uniform(region, width, fields, whole) if not dirty else None
     if found is None:  # (a uniform region has no stray line: its every line is a head, a child or blank)
         if _stray_line(region, indent, width):
             return None
+        lines = region.split("\n")
         pad = " " * width
         heads = [i for i, line in enumerate(lines) if line.startswith(pad) and line[width : width + 1] not in "# "]
         heads.append(len(lines))
         found = _each(lines, heads, width, fields, whole, dirty, _lines_naming(region, fields))
     if found is None:
         return None
-    out, expected, names, read = found
+    folded, expected, names, read = found
     base = text.count("\n", 0, start)
-    return Folded(text[:start] + "\n".join(out) + text[end:], [(base + h, n) for h, n in expected], names, read)
+    return Folded(text[:start] + folded + text[end:], [(base + h, n) for h, n in expected], names, read)
 
 
-Found = tuple[list[str], list[tuple[int, str]], list[str], dict[str, Read]]  # lines, heads, names, read
+Found = tuple[str, list[tuple[int, str]], list[str], dict[str, Read]]  # region folded, heads, names, read
+
+
+def _lines(text: str) -> Iterator[str]:
+    """The lines of `text`, one at a time (`fold` looks at the first few of a large region)."""
+    begin = 0
+    while (stop := text.find("\n", begin)) >= 0:
+        yield text[begin:stop]
+        begin = stop + 1
+    yield text[begin:]
 
 
 def _each(
@@ -143,13 +153,13 @@ def _each(
             out[head + 1 : stop] = [""] * (stop - head - 1)
     if len(set(names)) != len(names):  # a duplicate key: the ordinary parse reports it
         return None
-    return out, expected, names, read
+    return "\n".join(out), expected, names, read
 
 
 _KEY_LINE = r"[A-Za-z0-9_][A-Za-z0-9_.-]*+ *+:(?: ++\S[^\n]*+| *+)"  # `_CHILD`, as a pattern part
 
 
-def _uniform(region: str, lines: list[str], width: int, fields: frozenset[str], whole: frozenset[str]) -> Found | None:
+def _uniform(region: str, width: int, fields: frozenset[str], whole: frozenset[str]) -> Found | None:
     """`fold`'s answer, found in bulk, for a clean region whose entries all have the most common
     shape: a block mapping whose every line is a `key:` line at one child indent (the same for all
     entries) or deeper, no blank line but at the end, each roster field `field: plain` (or a
@@ -164,8 +174,8 @@ def _uniform(region: str, lines: list[str], width: int, fields: frozenset[str], 
         offsets.insert(0, 0)
     if not offsets:
         return None
-    first = region.count("\n", 0, offsets[0])  # the first entry's line
-    child = _indent(lines[first + 1]) if first + 1 < len(lines) else 0
+    below = region.find("\n", offsets[0]) + 1  # the first entry's first line below its key
+    child = _indent(region[below : region.find("\n", below) % (len(region) + 1)]) if below else 0
     if child <= width:
         return None
     pad = " " * child
@@ -186,21 +196,21 @@ def _uniform(region: str, lines: list[str], width: int, fields: frozenset[str], 
         return None
     kept = {names.index(name) for name in whole if name in names}  # entries kept as written
     starts = ({0} | {index + 1 for index in kept}) - kept  # the first entry of each run: its key stays
-    out = lines[:first] + [""] * (len(lines) - first)  # what precedes the entries stays
+    pieces = [region[: offsets[0]]]  # what precedes the entries stays
     expected: list[tuple[int, str]] = []
     for index in sorted(kept | starts):
-        if index < len(names):
-            head = region.count("\n", 0, offsets[index])
-            last = index + 1 == len(names)  # the last entry runs to the region's end, break or not
-            stop = len(lines) if last else head + region.count("\n", offsets[index], offsets[index + 1])
-            expected.append((head, names[index]))
-            if index in kept:
-                out[head:stop] = lines[head:stop]
-            else:
-                out[head] = f"{' ' * width}{names[index]}: {{}}"
+        if index >= len(names):
+            continue
+        expected.append((region.count("\n", 0, offsets[index]), names[index]))
+        if index in kept:
+            pieces.append(region[offsets[index] : offsets[index + 1]])
+            continue
+        stop = next((i for i in range(index + 1, len(names)) if i in kept), len(names))  # the run's end
+        breaks = region.count("\n", offsets[index], offsets[stop])  # its lines: the key's, then blank ones
+        pieces.append(f"{' ' * width}{names[index]}: {{}}" + "\n" * breaks)
     for name in whole:
         read.pop(name, None)
-    return out, expected, names, read
+    return "".join(pieces), expected, names, read
 
 
 def _read_fields(
@@ -250,16 +260,16 @@ def _region(text: str, top: str, key: str) -> tuple[int, int, int] | None:
         return None
     indent = len(child.group(1))
     line = re.compile(rf"\n {{{indent}}}{re.escape(key)} *:[ ]*(?:#[^\n]*)?\n").search(text, found.end())
-    top_end = _line_at(text, found.end(), "")
-    if line is None or (top_end is not None and top_end.start() < line.start()):  # `key:` is another's
+    if line is None or _line_at(text, found.end(), "", line.start() + 1):  # `key:` is another top key's
         return None
     after = _line_at(text, line.end() - 1, rf" {{0,{indent}}}")
     return line.end() - 1, after.start() if after else len(text) - 1, indent
 
 
-def _line_at(text: str, pos: int, indent: str) -> re.Match[str] | None:
-    """The first content line (not blank, not a comment) after `pos` whose indent matches `indent`."""
-    return re.compile(rf"\n{indent}[^ \n#]").search(text, pos)
+def _line_at(text: str, pos: int, indent: str, endpos: int | None = None) -> re.Match[str] | None:
+    """The first content line (not blank, not a comment) after `pos` (and before `endpos`) whose
+    indent matches `indent`."""
+    return re.compile(rf"\n{indent}[^ \n#]").search(text, pos, len(text) if endpos is None else endpos)
 
 
 def _stray_line(region: str, outer: int, inner: int) -> bool:
