@@ -180,7 +180,7 @@ def _uniform(region: str, width: int, fields: frozenset[str], whole: frozenset[s
         return None
     pad = " " * child
     # Possessive: lines of each kind are told apart by their indent, so nothing is ever given back,
-    # and the engine keeps no backtracking state per entry (+14 MiB at 10,000 entries without).
+    # and the engine keeps no backtracking state per entry (~15 MiB at 10,000 entries without).
     entry = (
         rf" {{{width}}}[a-z][a-z0-9-]{{0,62}} *+:[ ]*+\n(?:{pad}{_KEY_LINE}(?:\n|\Z)(?:{pad} +\S[^\n]*+(?:\n|\Z))*+)++"
     )
