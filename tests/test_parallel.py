@@ -138,6 +138,16 @@ def test_shards_run_in_other_processes_and_come_back_in_order() -> None:
         os.waitpid(-1, os.WNOHANG)
 
 
+def test_without_memfd_results_come_back_through_a_temporary_file(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where `memfd_create` does not exist (macOS), an unnamed temporary file carries the result."""
+    monkeypatch.delattr(os, "memfd_create")
+    open_files = len(os.listdir("/proc/self/fd"))
+    results = parallel.map_shards(_pid, range(300), 3)
+    assert [item for shard in results for item, _ in shard] == list(range(300))
+    assert len({pid for shard in results for _, pid in shard}) == 3
+    assert len(os.listdir("/proc/self/fd")) == open_files
+
+
 def test_when_no_worker_can_start_every_shard_runs_here(monkeypatch: pytest.MonkeyPatch) -> None:
     def no_fork() -> int:
         raise BlockingIOError(errno.EAGAIN, "Resource temporarily unavailable")
