@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import contextlib
 import os
-import pickle
-import signal
-import threading
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple, TypeVar
 
 from skipper_render.errors import Location, ValidationError
+
+# `pickle`, `signal` and `threading` are imported where a fork is considered: every process imports
+# this module, and a one-capability render (Argo CD's call) never forks (~3 ms of start-up).
 
 __all__ = ["MIN_SHARD", "jobs_setting", "map_shards", "split", "usable_cpus", "workers"]
 
@@ -75,6 +75,9 @@ def workers(jobs: int, items: int) -> int:
 def _can_fork() -> bool:
     """A fork is safe and its exit can be waited for: no other thread holds a lock it would copy,
     and SIGCHLD is not ignored (then the kernel reaps workers before their exit code is read)."""
+    import signal
+    import threading
+
     return (
         hasattr(os, "fork") and threading.active_count() == 1 and signal.getsignal(signal.SIGCHLD) is not signal.SIG_IGN
     )
@@ -119,6 +122,8 @@ def map_shards(fn: Callable[[Sequence[T]], R], items: Sequence[T], jobs: int) ->
 
 def _fork(fn: Callable[[Sequence[T]], R], shard: Sequence[T]) -> _Child | None:
     """A worker computing `fn(shard)`, or None when none could start (out of processes, of memory)."""
+    import pickle  # here, before the fork: no worker imports it on its own
+
     # A file, not a pipe: the worker writes its result at once and exits (through a pipe, 64 KiB
     # at a time, it waited for this process to read, and 4.5 MB took 50-80 ms in this VM).
     try:
@@ -151,6 +156,8 @@ def _temporary() -> int:
 
 def _collect(child: _Child) -> tuple[Any] | None:
     """The worker's result (in a 1-tuple), or None when it left none (failed, killed, truncated)."""
+    import pickle
+
     if _wait(child.pid) != 0:
         return None
     with os.fdopen(child.fd, "rb", closefd=False) as scratch:
@@ -162,6 +169,8 @@ def _collect(child: _Child) -> tuple[Any] | None:
 
 
 def _stop(child: _Child) -> None:
+    import signal
+
     with contextlib.suppress(ProcessLookupError):  # reaped by someone else
         os.kill(child.pid, signal.SIGKILL)
     _wait(child.pid)
